@@ -1,0 +1,94 @@
+"""Cloud profiles: everything that differs between clouds, in one place. The sandbox is just another cloud."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CloudProfile:
+    """Endpoints, scopes, TLS trust and client options of one cloud."""
+
+    name: str
+    arm_url: str
+    authority_host: str
+    arm_scope: str
+    keyvault_dns_suffix: str
+    keyvault_scope: str
+    ca_bundle: str | None = None
+    """A CA bundle to trust (the sandbox's own CA); None means the system's trust store."""
+    verify_challenge_resource: bool = True
+    """False only for the sandbox, whose vaults are 127.0.0.1 ports rather than *.vault.azure.net hosts."""
+    polling_interval: float = 5.0
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    imds_url: str | None = None
+    subscription_ids: tuple[str, ...] = ()
+    probe_image: str = "mcr.microsoft.com/azure-cli"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.name == "sandbox"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every management client takes."""
+        kwargs: dict[str, Any] = {"base_url": self.arm_url, "credential_scopes": [self.arm_scope],
+                                  "polling_interval": self.polling_interval}
+        if self.ca_bundle:
+            kwargs["connection_verify"] = self.ca_bundle
+        return kwargs
+
+    def transport_kwargs(self) -> dict[str, Any]:
+        return {"connection_verify": self.ca_bundle} if self.ca_bundle else {}
+
+    def with_operator(self, client_id: str, client_secret: str) -> "CloudProfile":
+        return replace(self, client_id=client_id, client_secret=client_secret)
+
+
+PUBLIC = CloudProfile("public", "https://management.azure.com", "https://login.microsoftonline.com",
+                      "https://management.azure.com/.default", ".vault.azure.net", "https://vault.azure.net/.default")
+CHINA = CloudProfile("china", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
+                     "https://management.chinacloudapi.cn/.default", ".vault.azure.cn", "https://vault.azure.cn/.default")
+USGOV = CloudProfile("usgov", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
+                     "https://management.usgovcloudapi.net/.default", ".vault.usgovcloudapi.net",
+                     "https://vault.usgovcloudapi.net/.default")
+CLOUDS = {p.name: p for p in (PUBLIC, CHINA, USGOV)}
+
+
+def sandbox_profile(descriptor: dict[str, Any]) -> CloudProfile:
+    """The profile of a sandbox, from the JSON descriptor it prints (or `Sandbox.descriptor()`)."""
+    return CloudProfile(
+        name="sandbox", arm_url=descriptor["arm_url"], authority_host=descriptor["authority_url"],
+        arm_scope="https://management.azure.com/.default", keyvault_dns_suffix="",
+        keyvault_scope="https://vault.azure.net/.default", ca_bundle=descriptor["ca_bundle"],
+        verify_challenge_resource=False, polling_interval=0.2, tenant_id=descriptor["tenant_id"],
+        client_id=descriptor["client_id"], client_secret=descriptor["client_secret"],
+        imds_url=descriptor["imds_url"], subscription_ids=tuple(descriptor.get("subscription_ids", ())),
+        probe_image="sandbox/python3")
+
+
+def load_descriptor(path: Path | str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"No sandbox descriptor at {path}. Start one with `mi-wizard sandbox serve` and save the "
+                         "line it prints to that file.") from None
+    except ValueError:
+        raise ValueError(f"{path} is not a sandbox descriptor (not JSON). Save the single JSON line that "
+                         "`mi-wizard sandbox serve` prints.") from None
+    missing = [k for k in ("arm_url", "authority_url", "tenant_id", "client_id", "client_secret", "ca_bundle")
+               if k not in data]
+    if missing:
+        raise ValueError(f"{path} is missing {', '.join(missing)}: save the whole line `mi-wizard sandbox serve` prints.")
+    return data
+
+
+def profile_for(cloud: str) -> CloudProfile:
+    try:
+        return CLOUDS[cloud]
+    except KeyError:
+        raise ValueError(f"Unknown cloud {cloud!r}: use one of {', '.join(CLOUDS)} or --sandbox.") from None

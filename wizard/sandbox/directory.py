@@ -1,0 +1,56 @@
+"""The sandbox tenant's directory: service principals (operators and managed identities)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any
+
+from .store import Store
+
+PRINCIPAL = "principal"
+APP = "app"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def add_principal(store: Store, *, display_name: str, principal_type: str = "ServicePrincipal",
+                  object_id: str | None = None, app_id: str | None = None, secret: str | None = None,
+                  managed_identity_id: str | None = None, created: float | None = None) -> dict[str, Any]:
+    principal = {
+        "objectId": object_id or str(uuid.uuid4()),
+        "appId": app_id or str(uuid.uuid4()),
+        "displayName": display_name,
+        "principalType": principal_type,
+        "created": time.time() if created is None else created,
+        "secretHash": _hash(secret) if secret else None,
+        "managedIdentityId": managed_identity_id,
+    }
+    with store.transaction():
+        store.put(PRINCIPAL, principal["objectId"], principal)
+        store.put(APP, principal["appId"], {"objectId": principal["objectId"]})
+    return principal
+
+
+def remove_principal(store: Store, object_id: str) -> None:
+    principal = store.get(PRINCIPAL, object_id)
+    if principal:
+        with store.transaction():
+            store.delete(PRINCIPAL, object_id)
+            store.delete(APP, principal["appId"])
+
+
+def principal(store: Store, object_id: str) -> dict[str, Any] | None:
+    return store.get(PRINCIPAL, object_id)
+
+
+def principal_by_app(store: Store, app_id: str) -> dict[str, Any] | None:
+    link = store.get(APP, app_id)
+    return store.get(PRINCIPAL, link["objectId"]) if link else None
+
+
+def check_secret(principal: dict[str, Any], secret: str) -> bool:
+    return bool(principal.get("secretHash")) and principal["secretHash"] == _hash(secret)

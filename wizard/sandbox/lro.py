@@ -1,0 +1,63 @@
+"""Long-running operations: a record per operation whose status follows the clock.
+
+An operation started with a duration reports InProgress until that much time has passed, then its
+final state (computed by an optional finisher, e.g. to mark a vault Succeeded). Status URLs answer
+`Retry-After: 1` (never 0: the SDK would then sleep its default 30 s).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .app import Sandbox
+
+OPERATION = "operation"
+_finishers: dict[str, Callable[["Sandbox", dict[str, Any]], dict[str, Any] | None]] = {}
+
+
+def finisher(kind: str) -> Callable:
+    """Register what happens when an operation of `kind` completes; may return an error dict."""
+    def register(fn: Callable) -> Callable:
+        _finishers[kind] = fn
+        return fn
+    return register
+
+
+def start(sb: "Sandbox", kind: str, resource_id: str, duration_s: float, **extra: Any) -> dict[str, Any]:
+    op = {"id": uuid.uuid4().hex, "kind": kind, "resourceId": resource_id, "started": time.time(),
+          "duration": max(0.0, duration_s), "status": "InProgress", "error": None, **extra}
+    sb.store.put(OPERATION, op["id"], op)
+    if op["duration"] == 0:
+        return poll(sb, op["id"]) or op
+    return op
+
+
+def poll(sb: "Sandbox", op_id: str) -> dict[str, Any] | None:
+    """Advance the operation by the clock and return it (None if unknown)."""
+    with sb.store.transaction():
+        op = sb.store.get(OPERATION, op_id)
+        if op is None or op["status"] != "InProgress":
+            return op
+        if time.time() < op["started"] + op["duration"]:
+            return op
+        fn = _finishers.get(op["kind"])
+        error = fn(sb, op) if fn else None
+        op["status"] = "Failed" if error else "Succeeded"
+        op["error"] = error
+        op["ended"] = time.time()
+        sb.store.put(OPERATION, op_id, op)
+        return op
+
+
+def done(op: dict[str, Any]) -> bool:
+    return op["status"] != "InProgress"
+
+
+def settle(sb: "Sandbox", kind: str, resource_id: str) -> None:
+    """Finish any due operation of `kind` on `resource_id` (so a GET of the resource sees the new state)."""
+    for op in sb.store.list(OPERATION):
+        if op["kind"] == kind and op["resourceId"].lower() == resource_id.lower() and op["status"] == "InProgress":
+            poll(sb, op["id"])

@@ -1,0 +1,188 @@
+"""Realism switches: latency, long-running-operation durations, faults and Azure's propagation delays.
+
+Set at start (`mi-wizard sandbox serve --latency ... --faults ...`) and changeable at any time from
+tests through `Sandbox.realism`. Every request passes `before_request`, which may sleep (latency) or
+return a fault to answer instead of the real handler.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+FAULT_KINDS = ("429", "500", "503", "drop")
+
+
+@dataclass
+class FaultRule:
+    """Answer `kind` at `operation` ("*" for any): the next `count` times, or at a seeded `rate`."""
+
+    operation: str
+    kind: str
+    count: int | None = None
+    rate: float | None = None
+    retry_after: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}: use one of {', '.join(FAULT_KINDS)}")
+
+
+def parse_faults(spec: str) -> tuple[list[FaultRule], int | None]:
+    """Parse `OP:KIND[*COUNT|@RATE][,...][,seed=N]`, e.g. `keyvault_create:429*2,*:503@0.05,seed=7`."""
+    rules, seed = [], None
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if part.startswith("seed="):
+            seed = int(part[5:])
+            continue
+        op, sep, rest = part.partition(":")
+        if not sep or not op:
+            raise ValueError(f"fault {part!r} is not OP:KIND[*COUNT|@RATE]")
+        count = rate = None
+        if "*" in rest:
+            rest, n = rest.split("*", 1)
+            count = int(n)
+        elif "@" in rest:
+            rest, r = rest.split("@", 1)
+            rate = float(r)
+        else:
+            count = 1
+        rules.append(FaultRule(op, rest, count=count, rate=rate))
+    return rules, seed
+
+
+def load_latency_profile(name: str) -> dict[str, tuple[float, float]]:
+    """Load a bundled profile ("azure-typical") as {operation: (median_s, p90_s)}."""
+    text = resources.files("wizard.sandbox").joinpath("data", f"{name}.toml").read_text()
+    table = tomllib.loads(text)[name]
+    return {op: (float(v["median_s"]), float(v["p90_s"])) for op, v in table.items()}
+
+
+# The waits that are not one HTTP call, mapped to their keys in the latency profile.
+PROFILE_DURATIONS = {
+    "lro:keyvault_create": "keyvault_create_until_succeeded",
+    "lro:aci_create": "aci_create_until_running",
+    "lro:aci_delete": "aci_delete",
+    "lro:batch_resize_down": "batch_pool_resize_to_zero",
+    "lro:batch_resize_up": "batch_pool_resize_up_until_idle",
+    "principal_not_found": "principal_not_found_window",
+    "rbac_propagation": "keyvault_rbac_propagation",
+}
+
+
+@dataclass
+class Realism:
+    """Everything that makes the sandbox behave like Azure rather than like a fast fake."""
+
+    latency_profile: dict[str, tuple[float, float]] = field(default_factory=dict)
+    latency_scale: float = 1.0
+    latency_sampled: bool = False
+    """False: every call takes its median (repeatable benchmarks); True: lognormal draws."""
+    lro_seconds: dict[str, float] = field(default_factory=dict)
+    """Duration of each long-running operation by name (keyvault_create, aci_create, ...); 0 = at once."""
+    faults: list[FaultRule] = field(default_factory=list)
+    principal_not_found_s: float = 0.0
+    """How long after creation an identity is unknown to role assignments without principalType."""
+    rbac_propagation_s: float = 0.0
+    """How long after a role assignment or access policy change the vault data plane ignores it."""
+    token_lifetime_s: float = 3600.0
+    seed: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng.seed(self.seed)
+
+    @classmethod
+    def from_options(cls, latency: str | None = None, faults: str | None = None) -> "Realism":
+        realism = cls()
+        if latency:
+            realism.use_latency_profile(latency)
+        if faults:
+            realism.faults, seed = parse_faults(faults)
+            if seed is not None:
+                realism.reseed(seed)
+        return realism
+
+    def reseed(self, seed: int) -> None:
+        with self._lock:
+            self.seed = seed
+            self._rng.seed(seed)
+
+    def use_latency_profile(self, spec: str) -> None:
+        """`NAME[:SCALE][:sampled]`: per-call latency, LRO durations and propagation windows from the profile."""
+        name, *opts = spec.split(":")
+        self.latency_profile = load_latency_profile(name)
+        for opt in opts:
+            if opt == "sampled":
+                self.latency_sampled = True
+            elif opt:
+                self.latency_scale = float(opt)
+        for key, profile_key in PROFILE_DURATIONS.items():
+            seconds = self._draw(profile_key)
+            if key.startswith("lro:"):
+                self.lro_seconds.setdefault(key[4:], seconds)
+            elif key == "principal_not_found":
+                self.principal_not_found_s = seconds
+            elif key == "rbac_propagation":
+                self.rbac_propagation_s = seconds
+
+    def _draw(self, profile_key: str) -> float:
+        if profile_key not in self.latency_profile:
+            return 0.0
+        median, p90 = self.latency_profile[profile_key]
+        if not self.latency_sampled or p90 <= median:
+            return median * self.latency_scale
+        sigma = math.log(p90 / median) / 1.2816
+        with self._lock:
+            value = self._rng.lognormvariate(math.log(median), sigma)
+        return value * self.latency_scale
+
+    def latency_for(self, operation: str, method: str) -> float:
+        if not self.latency_profile:
+            return 0.0
+        key = operation if operation in self.latency_profile else ("arm_get" if method in ("GET", "HEAD") else None)
+        return self._draw(key) if key else 0.0
+
+    def lro_duration(self, name: str) -> float:
+        return float(self.lro_seconds.get(name, 0.0))
+
+    def take_fault(self, operation: str) -> FaultRule | None:
+        """The fault to answer for this call, if any (consumes one from a counted rule)."""
+        with self._lock:
+            for rule in self.faults:
+                if rule.operation not in ("*", operation):
+                    continue
+                if rule.count is not None:
+                    if rule.count <= 0:
+                        continue
+                    rule.count -= 1
+                    return rule
+                if rule.rate is not None and self._rng.random() < rule.rate:
+                    return rule
+        return None
+
+    def add_fault(self, operation: str, kind: str, count: int = 1, retry_after: int = 1) -> None:
+        with self._lock:
+            self.faults.append(FaultRule(operation, kind, count=count, retry_after=retry_after))
+
+    def describe(self) -> dict[str, Any]:
+        return {"latency_operations": len(self.latency_profile), "latency_scale": self.latency_scale,
+                "lro_seconds": dict(self.lro_seconds), "faults": len(self.faults),
+                "principal_not_found_s": self.principal_not_found_s, "rbac_propagation_s": self.rbac_propagation_s}
+
+
+def sleep_until(deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
