@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Callable
 
 from .arm import SUBSCRIPTION, put, rg_id
 from .authz import ROLE_ASSIGNMENT
-from .providers.resources import RG_TYPE
 
 if TYPE_CHECKING:
     from .app import Sandbox
@@ -32,6 +31,7 @@ def add_subscription(sb: "Sandbox", sub_id: str, name: str) -> None:
 
 
 def add_group(sb: "Sandbox", sub_id: str, name: str, location: str) -> None:
+    from .providers.resources import RG_TYPE
     put(sb, {"id": rg_id(sub_id, name), "name": name, "type": RG_TYPE, "location": location, "tags": {},
              "properties": {"provisioningState": "Succeeded"}})
 
