@@ -1,9 +1,71 @@
-"""Command line: argument parsing and the composition root. The UI is imported only when it is needed."""
+"""Command line: argument parsing and the composition root. The UI is imported only when it is needed.
+
+Exit codes:
+  0  done (plan: nothing to change or changes listed; apply/verify/doctor: passed)
+  2  bad input: spec, arguments, secret source or state file (nothing changed)
+  3  the plan found problems (nothing changed)
+  4  an Azure step failed (the state records where; fix and run apply again to resume)
+  5  verification failed (a link of the chain is broken; see its fix)
+  6  stopped or still waiting (resume later with the same command)
+  7  cannot sign in or reach the cloud
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+from typing import Any
+
+OK, BAD_INPUT, PLAN_PROBLEMS, STEP_FAILED, VERIFY_FAILED, STOPPED, NO_SIGN_IN = 0, 2, 3, 4, 5, 6, 7
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where to connect")
+    group.add_argument("--sandbox", action="store_true", help="use the embedded local sandbox (persistent)")
+    group.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
+    group.add_argument("--sandbox-descriptor", metavar="FILE", help="use a running `mi-wizard sandbox serve`")
+    group.add_argument("--cloud", default="public", choices=("public", "china", "usgov"), help="Azure cloud")
+    group.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mi-wizard", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Give an Azure workload a least-privilege managed identity that reads a Key Vault secret, "
+                    "and prove it works.", epilog=__doc__.split("\n", 2)[2])
+    parser.add_argument("--sandbox", action="store_true", help="open the wizard on the embedded sandbox")
+    parser.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
+    sub = parser.add_subparsers(dest="command")
+    plan = sub.add_parser("plan", help="show what apply would do (reads only)")
+    plan.add_argument("spec", type=Path)
+    plan.add_argument("--state", type=Path)
+    plan.add_argument("--secret-from", default=None, help="env:NAME, file:PATH or stdin (never the value)")
+    _connection_options(plan)
+    apply = sub.add_parser("apply", help="carry out a spec (resumes a half-finished setup)")
+    apply.add_argument("spec", type=Path)
+    apply.add_argument("--state", type=Path)
+    apply.add_argument("--yes", action="store_true", help="apply without asking")
+    apply.add_argument("--secret-from", default=None, help="env:NAME, file:PATH, stdin or prompt (never the value)")
+    apply.add_argument("--no-verify", action="store_true", help="skip the verification after apply")
+    _connection_options(apply)
+    status = sub.add_parser("status", help="show a setup's progress")
+    status.add_argument("state", nargs="?", help="a state file or setup name (default: list all setups)")
+    status.add_argument("--json", action="store_true")
+    verify = sub.add_parser("verify", help="check every link of a setup, with a live probe")
+    verify.add_argument("state", help="a state file or setup name")
+    verify.add_argument("--no-probe", action="store_true")
+    _connection_options(verify)
+    doctor = sub.add_parser("doctor", help="check a setup mi-wizard did not make")
+    doctor.add_argument("--identity", required=True, help="the identity's resource id")
+    doctor.add_argument("--vault", required=True, help="the vault name")
+    doctor.add_argument("--secret", required=True, help="the secret name")
+    doctor.add_argument("--container-group", default="", help="the container group's resource id")
+    doctor.add_argument("--no-probe", action="store_true")
+    _connection_options(doctor)
+    sub.add_parser("sandbox", help="run the sandbox standalone: mi-wizard sandbox serve --help", add_help=False)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -11,11 +73,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         from .sandbox.serve import main as serve_main
         return serve_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="mi-wizard")
-    parser.add_argument("--sandbox", action="store_true", help="run on the embedded local Azure sandbox")
-    args = parser.parse_args(argv)
-    print("mi-wizard: the wizard UI is not built yet; try `mi-wizard sandbox serve`.")
-    return 0
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from .launch import run_ui
+        return run_ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
+    from . import commands
+    try:
+        return getattr(commands, f"cmd_{args.command}")(args)
+    except KeyboardInterrupt:
+        print("\nStopped. The state is saved; run the same command again to resume.", file=sys.stderr)
+        return STOPPED
+
+
+def emit(args: Any, human: str, data: Any) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, default=str))
+    elif human:
+        print(human)
 
 
 if __name__ == "__main__":

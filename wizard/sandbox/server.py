@@ -82,6 +82,8 @@ class Listener(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
     server: Listener
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -110,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, request: Request, response: Response) -> None:
         payload = response.payload()
         self.send_response(response.status)
-        headers = {"Date": email.utils.formatdate(usegmt=True), "Cache-Control": "no-cache",
+        headers = {"Cache-Control": "no-cache",
                    "x-ms-request-id": str(uuid.uuid4()),
                    "x-ms-correlation-request-id": request.header("x-ms-client-request-id") or str(uuid.uuid4())}
         if request.plane == ARM:

@@ -1,0 +1,226 @@
+"""The headless commands behind `mi-wizard plan|apply|status|verify|doctor`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .cli import BAD_INPUT, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED, VERIFY_FAILED, emit
+
+
+def _session(args: Any):
+    from .session import SessionError, open_session
+    try:
+        return open_session(cloud=args.cloud, sandbox=args.sandbox, sandbox_descriptor=args.sandbox_descriptor,
+                            sandbox_reset=args.sandbox_reset)
+    except SessionError as err:
+        print(f"mi-wizard: {err}", file=sys.stderr)
+        return None
+
+
+def _store(args: Any, name: str):
+    from .state import StateStore
+    return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
+
+
+def _print_event(event: Any) -> None:
+    from .progress import CheckResult, StepFailed, StepFinished, StepMessage, StepStarted, Waiting
+    if isinstance(event, StepStarted):
+        print(f"- {event.title}: {event.action}", file=sys.stderr)
+    elif isinstance(event, StepMessage):
+        print(f"    {event.text}", file=sys.stderr)
+    elif isinstance(event, Waiting):
+        print(f"    waiting for {event.reason}: {event.elapsed_s:.0f}s of at most {event.limit_s:.0f}s "
+              f"(next check in {event.next_check_s:.0f}s; Ctrl-C to stop and resume later)", file=sys.stderr)
+    elif isinstance(event, StepFinished):
+        print(f"    done", file=sys.stderr)
+    elif isinstance(event, StepFailed):
+        print(f"    FAILED {event.code}: {event.explanation}\n    fix: {event.fix}", file=sys.stderr)
+    elif isinstance(event, CheckResult):
+        mark = "ok " if event.ok else ("..." if event.pending else "BROKEN")
+        print(f"  [{mark}] {event.link}: {event.detail}" + (f"\n         fix: {event.fix}" if event.fix and not event.ok
+                                                             else ""), file=sys.stderr)
+
+
+def _engine(args: Any, session: Any, *, secret_from: str | None):
+    from .engine import Engine
+    from .secrets import parse_secret_source
+    from .spec import load_spec
+    spec = load_spec(args.spec)
+    subscription = session.resolve_subscription(spec.subscription)
+    source = parse_secret_source(secret_from) if secret_from else None
+    sink = (lambda e: None) if args.json else _print_event
+    return Engine(spec, session.for_subscription(subscription), _store(args, spec.name), operator=session.operator,
+                  sink=sink, cancel=threading.Event(), secret_source=source)
+
+
+def _format_plan(plan: Any) -> str:
+    lines = []
+    for item in plan.items:
+        lines.append(f"{item.action.upper():8} {item.title}: {item.reason}")
+        lines += [f"         - {d}" for d in item.details]
+    if plan.problems:
+        lines.append("\nProblems (nothing was changed):")
+        lines += [f"  - {p}" for p in plan.problems]
+    return "\n".join(lines)
+
+
+def _guarded(fn):
+    """Turn the known failures into a clear message and exit code; the state is never left half-written."""
+    def run(args: Any) -> int:
+        from .azure.errors import explain
+        from .engine import PlanError, RunFailed
+        from .progress import Cancelled
+        from .secrets import SecretSourceError
+        from .session import SessionError
+        from .spec import SpecError
+        from .state import StateError
+        try:
+            return fn(args)
+        except (SpecError, StateError, SecretSourceError, SessionError) as err:
+            emit(args, f"mi-wizard: {err}", {"error": {"code": type(err).__name__, "message": str(err)}})
+            return BAD_INPUT
+        except PlanError as err:
+            emit(args, "The plan found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in err.problems),
+                 {"error": {"code": "PlanProblems", "problems": err.problems}})
+            return PLAN_PROBLEMS
+        except RunFailed as err:
+            emit(args, f"Step {err.step} failed: {err.code}: {err.explanation}\n  fix: {err.fix}\n"
+                       "The state records where it stopped; run apply again to resume.",
+                 {"error": {"step": err.step, "code": err.code, "explanation": err.explanation, "fix": err.fix}})
+            return STEP_FAILED
+        except Cancelled as err:
+            emit(args, f"Stopped: {err}. Run the same command again to resume.", {"error": {"code": "Stopped"}})
+            return STOPPED
+        except Exception as err:  # noqa: BLE001 - sign-in and network failures
+            info = explain(err)
+            if info.code in ("AuthenticationFailed", "NotSignedIn", "NetworkError"):
+                emit(args, f"mi-wizard: {info.code}: {info.explanation} Fix: {info.fix}", {"error": info.to_dict()})
+                return NO_SIGN_IN
+            raise
+    return run
+
+
+@_guarded
+def cmd_plan(args: Any) -> int:
+    session = _session(args)
+    if session is None:
+        return NO_SIGN_IN
+    try:
+        engine = _engine(args, session, secret_from=args.secret_from or "prompt")
+        plan = engine.plan()
+        emit(args, _format_plan(plan), plan.to_dict())
+        return PLAN_PROBLEMS if plan.problems else OK
+    finally:
+        session.close()
+
+
+@_guarded
+def cmd_apply(args: Any) -> int:
+    from .engine import verify_setup
+    session = _session(args)
+    if session is None:
+        return NO_SIGN_IN
+    try:
+        engine = _engine(args, session, secret_from=args.secret_from or "prompt")
+        plan = engine.plan()
+        if plan.problems:
+            from .engine import PlanError
+            raise PlanError(plan.problems)
+        if not args.json:
+            print(_format_plan(plan))
+        if plan.writes and not args.yes:
+            if not sys.stdin.isatty():
+                emit(args, "Not applied: pass --yes to apply without a prompt.", {"error": {"code": "NeedsYes"}})
+                return BAD_INPUT
+            if input("Apply these changes? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.")
+                return OK
+        try:
+            engine.apply(plan)
+        except KeyboardInterrupt:
+            engine.cancel.set()
+            raise
+        if args.no_verify:
+            emit(args, "Applied (not verified).", {"applied": True, "state": str(engine.store.path)})
+            return OK
+        report = verify_setup(engine)
+        emit(args, "Verified: the workload can read the secret." if report.passed else
+             f"Applied, but verification found a broken link: {report.broken.name}: {report.broken.detail}\n"
+             f"  fix: {report.broken.fix}", {"applied": True, "state": str(engine.store.path),
+                                              "verify": report.to_dict()})
+        return OK if report.passed else VERIFY_FAILED
+    finally:
+        session.close()
+
+
+def _load_state(ref: str):
+    from .state import StateStore
+    path = Path(ref)
+    store = StateStore(path) if path.suffix == ".json" or path.exists() else StateStore.for_setup(ref)
+    return store, store.load()
+
+
+@_guarded
+def cmd_status(args: Any) -> int:
+    from .state import list_setups
+    if not args.state:
+        setups = list_setups()
+        emit(args, "\n".join(f"{s.name:24} {s.progress:6} {s.updated:22} {s.target}" + (f"  ({s.broken})" if s.broken
+                                                                                        else "") for s in setups)
+             or "No setups yet.", [s.__dict__ | {"path": str(s.path)} for s in setups])
+        return OK
+    store, state = _load_state(args.state)
+    done, total = state.progress()
+    lines = [f"{state.name}: {done}/{total} steps (state {store.path}, serial {state.serial})"]
+    for step_id, record in state.steps.items():
+        lines.append(f"  {step_id:16} {record.status:8} {record.action:8} {record.reason}")
+        if record.error:
+            lines.append(f"  {'':16} error: {record.error.get('code')}: {record.error.get('message')}; fix: "
+                         f"{record.error.get('fix')}")
+    emit(args, "\n".join(lines), state.to_dict())
+    return OK
+
+
+@_guarded
+def cmd_verify(args: Any) -> int:
+    from .verify import Checker, target_from_state
+    store, state = _load_state(args.state)
+    session = _session(args)
+    if session is None:
+        return NO_SIGN_IN
+    try:
+        sub = state.step("identity").outputs["id"].split("/")[2]
+        checker = Checker(session.for_subscription(sub), target_from_state(state),
+                          sink=(lambda e: None) if args.json else _print_event,
+                          wait_limit_s=state.spec.get("verify", {}).get("wait_limit_s", 900.0))
+        report = checker.run(probe=not args.no_probe)
+        emit(args, "Verified." if report.passed else f"Broken link: {report.broken.name}", report.to_dict())
+        return OK if report.passed else VERIFY_FAILED
+    finally:
+        session.close()
+
+
+@_guarded
+def cmd_doctor(args: Any) -> int:
+    from .verify import Checker, Target
+    session = _session(args)
+    if session is None:
+        return NO_SIGN_IN
+    try:
+        sub = args.identity.split("/")[2] if args.identity.count("/") > 2 else ""
+        if not sub:
+            emit(args, "mi-wizard: --identity must be the identity's resource id (/subscriptions/.../"
+                       "userAssignedIdentities/NAME).", {"error": {"code": "BadIdentityId"}})
+            return BAD_INPUT
+        target = Target(identity_id=args.identity, vault_name=args.vault, secret_name=args.secret,
+                        container_group_id=args.container_group)
+        report = Checker(session.for_subscription(sub), target,
+                         sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
+        emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
+                                                                       f"{report.broken.detail}", report.to_dict())
+        return OK if report.passed else VERIFY_FAILED
+    finally:
+        session.close()

@@ -1,0 +1,225 @@
+"""The setup engine: refresh -> plan -> apply -> verify, saving the state after every step.
+
+Steps form a dependency graph; what does not depend on each other runs at the same time (the identity is
+created while the vault's long creation runs), so a setup takes the graph's critical path, not the sum of
+its steps. All validation happens in `plan()`, before the first write.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .azure.errors import explain
+from .progress import Cancelled, ProgressSink, StepFailed, StepFinished, StepStarted, null_sink
+from .spec import Spec
+from .state import State, StateStore
+from .steps.aci import AciStep
+from .steps.base import PlanItem, RunContext, Step, StepError
+from .steps.grant import GrantStep
+from .steps.identity import IdentityStep
+from .steps.operator_access import OperatorAccessStep
+from .steps.resource_group import ResourceGroupStep
+from .steps.secret import SecretStep
+from .steps.vault import VaultStep
+from .waits import WaitExpired
+
+ALL_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
+                                     GrantStep, AciStep)
+
+
+class PlanError(Exception):
+    """The plan found problems; nothing was changed."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class RunFailed(Exception):
+    """A step failed; the state records which, with the error, and a resume continues from there."""
+
+    def __init__(self, step: str, code: str, explanation: str, fix: str, message: str = ""):
+        super().__init__(f"{step}: {code}: {explanation}")
+        self.step, self.code, self.explanation, self.fix, self.message = step, code, explanation, fix, message
+
+
+@dataclass
+class Plan:
+    items: list[PlanItem]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return any(i.writes for i in self.items)
+
+    def item(self, step_id: str) -> PlanItem | None:
+        return next((i for i in self.items if i.step == step_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [i.to_dict() for i in self.items], "problems": self.problems, "writes": self.writes}
+
+
+def run_graph(steps: list[Step], work: Callable[[Step], None], *, workers: int = 3) -> None:
+    """Run `work(step)` for every step once all its (applicable) requirements have run; stop at the first error."""
+    ids = {s.id for s in steps}
+    done: set[str] = set()
+    started: set[str] = set()
+    first_error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="step") as pool:
+        running: dict[Future, Step] = {}
+        while True:
+            if first_error is None:
+                for step in steps:
+                    if step.id not in started and all(r in done or r not in ids for r in step.requires):
+                        started.add(step.id)
+                        running[pool.submit(work, step)] = step
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                step = running.pop(future)
+                if future.exception() is not None:
+                    first_error = first_error or future.exception()
+                else:
+                    done.add(step.id)
+    if first_error is not None:
+        raise first_error
+
+
+class Engine:
+    """Plans and applies one setup. Thread-safe progress goes to `sink`; `cancel` stops waits and the run."""
+
+    def __init__(self, spec: Spec, clients: Any, store: StateStore, *, operator: Any, sink: ProgressSink = null_sink,
+                 cancel: threading.Event | None = None, secret_source: Any = None, workers: int = 3):
+        self.spec, self.clients, self.store = spec, clients, store
+        self.operator, self.sink = operator, sink
+        self.cancel = cancel or threading.Event()
+        self.secret_source, self.workers = secret_source, workers
+        self.steps = [cls() for cls in ALL_STEPS if cls().applies(spec)]
+        self._state_lock = threading.RLock()
+        self.state: State | None = None
+        self.ctx: RunContext | None = None
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def open_state(self) -> State:
+        """Load the setup's state (or create it), checking it belongs to this spec."""
+        if self.state is None:
+            if self.store.exists():
+                self.state = self.store.load()
+                self.state.spec = self.spec.to_dict()
+            else:
+                self.state = self.store.create(self.spec.name, self.spec.to_dict())
+            self.ctx = RunContext(spec=self.spec, clients=self.clients, state=self.state, operator=self.operator,
+                                  sink=self.sink, cancel=self.cancel, save=self.save,
+                                  secret_source=self.secret_source)
+        return self.state
+
+    def save(self) -> None:
+        with self._state_lock:
+            self.store.save(self.state)
+
+    def _record(self, step_id: str, **changes: Any) -> None:
+        with self._state_lock:
+            self.state.step(step_id).update(**changes)
+            self.store.save(self.state)
+
+    # ---- plan ----------------------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """Read Azure for every step and decide create / update / adopt / nothing, validating everything."""
+        self.open_state()
+        problems = [f"spec {p}" for p in self.spec.validate()]
+        if problems:
+            return Plan(items=[], problems=problems)
+        items: dict[str, PlanItem] = {}
+        lock = threading.Lock()
+
+        def plan_step(step: Step) -> None:
+            item = step.plan(self.ctx, step.refresh(self.ctx))
+            with lock:
+                items[step.id] = item
+
+        try:
+            run_graph(self.steps, plan_step, workers=self.workers)
+        except Exception as exc:  # noqa: BLE001 - any Azure error while reading is a plan problem
+            info = explain(exc)
+            return Plan(items=[items[s.id] for s in self.steps if s.id in items],
+                        problems=[f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"])
+        ordered = [items[s.id] for s in self.steps]
+        return Plan(items=ordered, problems=[p for i in ordered for p in i.problems])
+
+    # ---- apply ---------------------------------------------------------------------------------------
+    def apply(self, plan: Plan | None = None) -> State:
+        """Carry out the plan (planning first if needed). Raises PlanError before any write if it has problems."""
+        with self.store.lock():
+            plan = plan or self.plan()
+            if plan.problems:
+                raise PlanError(plan.problems)
+            self.state.add_log("apply started")
+            self.save()
+            run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), workers=self.workers)
+            self.state.add_log("apply finished")
+            self.save()
+            return self.state
+
+    def _apply_step(self, step: Step, item: PlanItem) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("stopped before " + step.id)
+        self.sink(StepStarted(step=step.id, title=step.title, action=item.action))
+        if item.writes:
+            self._record(step.id, status="running", action=item.action, reason=item.reason, error=None)
+        try:
+            outputs = step.apply(self.ctx, item)
+        except Cancelled:
+            self._record(step.id, status="waiting", error={"code": "Stopped", "message": "stopped by the user",
+                                                           "fix": "Resume the setup to continue."})
+            raise
+        except StepError as err:
+            self._fail(step, err.code, err.explanation, err.fix, err.message)
+        except WaitExpired as err:
+            self._fail(step, "StillPropagating", f"Waited {err.limit_s:.0f} s for {err.reason}.",
+                       "Azure can take longer; resume later and mi-wizard checks again.")
+        except Exception as exc:  # noqa: BLE001 - every other Azure error stops the run, explained
+            info = explain(exc)
+            self._fail(step, info.code, info.explanation, info.fix, info.message)
+        self._record(step.id, status="done", action=item.action, reason=item.reason, outputs=outputs, error=None,
+                     lro=None)
+        self.sink(StepFinished(step=step.id, action=item.action, outputs=outputs))
+
+    def _fail(self, step: Step, code: str, explanation: str, fix: str, message: str) -> None:
+        self._record(step.id, status="failed", error={"code": code, "message": message or explanation, "fix": fix})
+        self.sink(StepFailed(step=step.id, code=code, explanation=explanation, fix=fix, message=message))
+        raise RunFailed(step.id, code, explanation, fix, message)
+
+
+def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
+    """Check the finished setup's chain; record the report as the state's "verify" step.
+
+    `probe=None` runs the live probe only when it can tell something new: this run changed something, or the
+    last verification did not pass (so a second apply of the same spec makes no write at all).
+    """
+    from .verify import Checker, target_from_state
+    state = engine.open_state()
+    if probe is None:
+        changed = any(state.step(s.id).action in ("create", "update", "recover") and state.step(s.id).status == "done"
+                      and state.step(s.id).updated >= _last(state, "apply started") for s in engine.steps)
+        probe = engine.spec.verify.probe and (changed or state.step("verify").status != "done")
+    checker = Checker(engine.clients, target_from_state(state), sink=engine.sink, cancel=engine.cancel,
+                      probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s)
+    report = checker.run(probe=probe)
+    if probe or state.step("verify").status != "done":
+        engine._record("verify", status="done" if report.passed else "failed", action="",
+                       reason="verified" if report.passed else f"broken: {report.broken.name}",
+                       outputs=report.to_dict(), error=None if report.passed else {
+                           "code": "VerificationFailed", "message": report.broken.detail, "fix": report.broken.fix})
+    return report
+
+
+def _last(state: State, event: str) -> str:
+    for line in reversed(state.log):
+        at, _, text = str(line).partition(" ")
+        if text == event:
+            return at
+    return ""

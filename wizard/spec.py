@@ -1,0 +1,240 @@
+"""The spec: what the user chose, as shareable TOML. It never holds a secret value.
+
+`mi-wizard apply spec.toml` replays it headless; the wizard screens build the same object.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib
+
+ACCESS_MODELS = ("rbac", "access_policy")
+GRANT_SCOPES = ("secret", "vault")
+SOFT_DELETED_CHOICES = ("recover", "purge", "stop")
+TARGET_KINDS = ("none", "aci")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used, with what is wrong and how to fix it."""
+
+
+@dataclass
+class IdentitySpec:
+    name: str = ""
+    resource_group: str = ""
+    """Defaults to the setup's resource group."""
+
+
+@dataclass
+class VaultSpec:
+    name: str = ""
+    resource_group: str = ""
+    access_model: str = "rbac"
+    """rbac (least privilege, the default for new vaults) or access_policy (older vaults)."""
+    sku: str = "standard"
+    purge_protection: bool = False
+    if_soft_deleted: str = "recover"
+    """What to do when the name is held by a soft-deleted vault: recover (default), purge, or stop."""
+    confirm_purge: bool = False
+    """Purging destroys the old vault's secrets for good; a spec must say so explicitly."""
+
+
+@dataclass
+class SecretSpec:
+    name: str = ""
+    new_version: bool = False
+    """Write a new version even when the secret exists (otherwise an existing secret is kept)."""
+    content_type: str = ""
+
+
+@dataclass
+class GrantSpec:
+    scope: str = "secret"
+    """secret (least privilege: this one secret) or vault (every secret in the vault)."""
+    allow_list: bool = False
+    """Access-policy vaults only: also grant `list` (get alone is enough to read a known secret)."""
+
+
+@dataclass
+class TargetSpec:
+    kind: str = "aci"
+    container_group: str = ""
+    existing: bool = False
+    """True: add the identity to this existing group (it restarts); False: create a new group."""
+    resource_group: str = ""
+    image: str = "mcr.microsoft.com/azure-cli"
+    command: list[str] = field(default_factory=list)
+    cpu: float = 1.0
+    memory_gb: float = 1.5
+    restart_policy: str = "Always"
+    environment: dict[str, str] = field(default_factory=dict)
+    recreate_if_terminated: bool = False
+
+
+@dataclass
+class VerifySpec:
+    probe: bool = True
+    """Run the live probe: the target itself, with the identity, reads the secret (never printing it)."""
+    probe_image: str = ""
+    wait_limit_s: float = 900.0
+    """How long to wait for a new grant to take effect before giving up (Azure: up to 10 minutes)."""
+
+
+@dataclass
+class Spec:
+    name: str = ""
+    cloud: str = "public"
+    subscription: str = ""
+    """A subscription id, or its display name."""
+    resource_group: str = ""
+    location: str = "eastus"
+    identity: IdentitySpec = field(default_factory=IdentitySpec)
+    vault: VaultSpec = field(default_factory=VaultSpec)
+    secret: SecretSpec = field(default_factory=SecretSpec)
+    grant: GrantSpec = field(default_factory=GrantSpec)
+    target: TargetSpec = field(default_factory=TargetSpec)
+    verify: VerifySpec = field(default_factory=VerifySpec)
+
+    # Resource groups of the parts default to the setup's group.
+    @property
+    def identity_group(self) -> str:
+        return self.identity.resource_group or self.resource_group
+
+    @property
+    def vault_group(self) -> str:
+        return self.vault.resource_group or self.resource_group
+
+    @property
+    def target_group(self) -> str:
+        return self.target.resource_group or self.resource_group
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "spec") -> "Spec":
+        return _build(cls, data, source)
+
+    def validate(self) -> list[str]:
+        """Every problem with the spec, each saying what is wrong and how to fix it."""
+        from .azure import names
+        problems: list[str] = []
+
+        def check(label: str, message: str | None) -> None:
+            if message:
+                problems.append(f"{label}: {message}")
+
+        if not self.name:
+            problems.append("name: give the setup a name (it names the state file), e.g. name = \"prefect-aci\".")
+        if not self.subscription:
+            problems.append("subscription: set the subscription id or display name.")
+        check("resource_group", names.validate_resource_group_name(self.resource_group))
+        check("location", names.validate_location(self.location))
+        check("identity.name", names.validate_identity_name(self.identity.name))
+        check("vault.name", names.validate_vault_name(self.vault.name))
+        check("secret.name", names.validate_secret_name(self.secret.name))
+        for label, value, allowed in (("vault.access_model", self.vault.access_model, ACCESS_MODELS),
+                                      ("grant.scope", self.grant.scope, GRANT_SCOPES),
+                                      ("vault.if_soft_deleted", self.vault.if_soft_deleted, SOFT_DELETED_CHOICES),
+                                      ("target.kind", self.target.kind, TARGET_KINDS)):
+            if value not in allowed:
+                problems.append(f"{label}: '{value}' is not one of {', '.join(allowed)}.")
+        if self.vault.access_model == "access_policy" and self.grant.scope == "secret":
+            problems.append("grant.scope: access policies apply to the whole vault, not one secret; set "
+                            "grant.scope = \"vault\", or use access_model = \"rbac\" for a per-secret grant.")
+        if self.target.kind == "aci":
+            check("target.container_group", names.validate_container_group_name(self.target.container_group))
+            if not self.target.existing and not self.target.image:
+                problems.append("target.image: a new container group needs an image.")
+        return problems
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a table, found {type(data).__name__}.")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise SpecError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
+                        f"Known keys: {', '.join(known)}.")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in data.items():
+        default = getattr(defaults, key)
+        label = f"{where}.{key}"
+        if is_dataclass(default):
+            values[key] = _build(type(default), value, label)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise SpecError(f"{label}: expected true or false, found {value!r}.")
+            values[key] = value
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"{label}: expected a number, found {value!r}.")
+            values[key] = float(value)
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise SpecError(f"{label}: expected a string, found {value!r}.")
+            values[key] = value
+        elif isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SpecError(f"{label}: expected a list of strings.")
+            values[key] = list(value)
+        elif isinstance(default, dict):
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise SpecError(f"{label}: expected a table of strings.")
+            values[key] = dict(value)
+    return cls(**values)
+
+
+def load_spec(path: Path | str) -> Spec:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"No spec file at {path}. Check the path, or create one with the wizard.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path} is not valid TOML: {err}. Fix that line and run again.") from None
+    return Spec.from_dict(data, source=path.name)
+
+
+def dump_spec(spec: Spec) -> str:
+    import tomli_w
+    data = _prune(spec.to_dict())
+    return tomli_w.dumps(data)
+
+
+def _prune(data: dict[str, Any]) -> dict[str, Any]:
+    # Empty strings, lists and tables say nothing a default doesn't: keep shared specs short.
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in ("environment",):
+            value = _prune(value)
+            if value:
+                out[key] = value
+        elif value not in ("", [], {}):
+            out[key] = value
+    return out
+
+
+def save_spec(spec: Spec, path: Path | str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(dump_spec(spec))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,491 @@
+"""The state file: what has happened in one setup, so that it can be resumed.
+
+One JSON file per setup (``<state dir>/<name>.json``). It holds the spec (the user's choices), and per step
+its status, outputs (resource ids, principal and client ids, role assignment ids), the continuation token of
+a long-running operation in flight, and the last error. It never holds a secret value: callers must not put
+one in ``spec``, ``outputs``, ``ui`` or ``log``.
+
+Safety rules (DESIGN.md, "Spec and state"):
+- written atomically (temp file in the same directory, fsync, rename, fsync of the directory), mode 0600;
+- ``serial`` grows on every save, ``lineage`` is fixed at creation; a save refuses to replace a file that
+  someone else saved meanwhile (``StateConflict``);
+- a corrupt file or one written by a newer mi-wizard is reported with what to do, and never overwritten;
+- ``StateStore.lock()`` keeps two wizards off one setup (an advisory lock on ``<file>.lock``).
+
+``State`` is a plain object and not thread-safe: a caller that updates it from several threads must
+serialize its updates and its calls to ``save``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+FORMAT_VERSION = 1
+LOG_LIMIT = 200
+STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
+STEP_ACTIONS = ("create", "update", "adopt", "nothing", "")
+FINISHED_STATUSES = ("done", "skipped")
+STATE_DIR_ENV = "MI_WIZARD_STATE_DIR"
+_LEAVE_IT = "It was left untouched; move it aside to start over, or restore it from a backup."
+
+
+class StateError(Exception):
+    """A state file that cannot be used; the message says what is wrong and what to do."""
+
+
+class StateNotFound(StateError):
+    """There is no state file at the path."""
+
+
+class StateConflict(StateError):
+    """The file was saved by someone else since this State was loaded."""
+
+
+class StateLocked(StateError):
+    """Another mi-wizard holds the setup's lock."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- the records --------------------------------------------------------------------------------------------
+
+@dataclass
+class StepRecord:
+    status: str = "pending"
+    """pending | running | waiting (eventual consistency, an LRO) | done | failed | skipped"""
+    action: str = ""
+    """What the plan decided: create | update | adopt | nothing, or "" before planning."""
+    reason: str = ""
+    """Why the plan decided so, in a few words."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """Resource ids, principal and client ids, role assignment ids: never a secret value."""
+    lro: dict[str, str] | None = None
+    """{"operation": ..., "token": ...}: the continuation token of a long-running operation in flight."""
+    error: dict[str, str] | None = None
+    """{"code", "message", "fix"} of the last failure."""
+    updated: str = field(default_factory=now_iso)
+
+    def update(self, **changes: Any) -> StepRecord:
+        """Change fields (checked) and stamp `updated`; returns self."""
+        for key in changes:
+            if key not in _STEP_FIELDS or key == "updated":
+                raise TypeError(f"StepRecord has no field {key!r} to update")
+        _check_step({**{k: getattr(self, k) for k in _STEP_FIELDS}, **changes}, "step")
+        for key, value in changes.items():
+            setattr(self, key, value)
+        self.updated = now_iso()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "action": self.action, "reason": self.reason,
+                "outputs": dict(self.outputs), "lro": dict(self.lro) if self.lro is not None else None,
+                "error": dict(self.error) if self.error is not None else None, "updated": self.updated}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "step") -> StepRecord:
+        _check_step(data, where)
+        return cls(**{k: data[k] for k in _STEP_FIELDS if k in data})
+
+
+_STEP_FIELDS = ("status", "action", "reason", "outputs", "lro", "error", "updated")
+
+
+def _check_step(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} should be an object")
+    if data.get("status", "pending") not in STEP_STATUSES:
+        raise ValueError(f"{where}.status is {data.get('status')!r}, not one of {', '.join(STEP_STATUSES)}")
+    if data.get("action", "") not in STEP_ACTIONS:
+        raise ValueError(f"{where}.action is {data.get('action')!r}, not one of create, update, adopt, nothing")
+    for key, kind in (("reason", str), ("updated", str), ("outputs", dict)):
+        if key in data and not isinstance(data[key], kind):
+            raise ValueError(f"{where}.{key} should be {'a string' if kind is str else 'an object'}")
+    for key in ("lro", "error"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ValueError(f"{where}.{key} should be an object or null")
+
+
+@dataclass
+class State:
+    name: str
+    """The setup's name (it names the file)."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """The setup's choices (Spec.to_dict()); never a secret value."""
+    version: int = FORMAT_VERSION
+    serial: int = 0
+    """Grows by one on every save; 0 means never saved."""
+    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    """Fixed when the setup is created: tells this setup's file from another one saved at the same path."""
+    created: str = field(default_factory=now_iso)
+    updated: str = field(default_factory=now_iso)
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+    ui: dict[str, Any] = field(default_factory=dict)
+    """Free-form UI progress, e.g. {"screen": "vault", "answers": {...}}."""
+    log: list[str] = field(default_factory=list)
+    """Short event lines, the last LOG_LIMIT kept."""
+
+    def step(self, step_id: str) -> StepRecord:
+        """The record of a step, created pending when it is not there yet."""
+        record = self.steps.get(step_id)
+        if record is None:
+            record = self.steps[step_id] = StepRecord()
+        return record
+
+    def progress(self) -> tuple[int, int]:
+        """(finished steps, known steps); skipped steps count as finished."""
+        done = sum(1 for r in self.steps.values() if r.status in FINISHED_STATUSES)
+        return done, len(self.steps)
+
+    def add_log(self, event: str) -> None:
+        """Append one timestamped event line, keeping the last LOG_LIMIT."""
+        self.log.append(f"{now_iso()} {event}")
+        del self.log[:-LOG_LIMIT]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "serial": self.serial, "lineage": self.lineage, "name": self.name,
+                "created": self.created, "updated": self.updated, "spec": self.spec,
+                "steps": {k: r.to_dict() for k, r in self.steps.items()}, "ui": self.ui,
+                "log": list(self.log[-LOG_LIMIT:])}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> State:
+        """Build a State; raises ValueError naming the first field with the wrong shape."""
+        if not isinstance(data, dict):
+            raise ValueError("the top level should be an object")
+        checks = (("version", int), ("serial", int), ("lineage", str), ("name", str), ("created", str),
+                  ("updated", str), ("spec", dict), ("steps", dict), ("ui", dict), ("log", list))
+        for key, kind in checks:
+            if key not in data:
+                raise ValueError(f"the field {key!r} is missing")
+            if not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool)):
+                raise ValueError(f"the field {key!r} should be {_KIND_NAMES[kind]}")
+        if not all(isinstance(line, str) for line in data["log"]):
+            raise ValueError("the field 'log' should be a list of strings")
+        steps = {str(k): StepRecord.from_dict(v, f"steps.{k}") for k, v in data["steps"].items()}
+        return cls(name=data["name"], spec=data["spec"], version=data["version"], serial=data["serial"],
+                   lineage=data["lineage"], created=data["created"], updated=data["updated"], steps=steps,
+                   ui=data["ui"], log=list(data["log"][-LOG_LIMIT:]))
+
+
+_KIND_NAMES = {int: "a whole number", str: "a string", dict: "an object", list: "a list"}
+
+
+# -- where state lives --------------------------------------------------------------------------------------
+
+def default_dir() -> Path:
+    """The directory of setup files: $MI_WIZARD_STATE_DIR, else the user's state dir + /setups."""
+    env = os.environ.get(STATE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+    return Path(platformdirs.user_state_dir("mi-wizard", appauthor=False)) / "setups"
+
+
+_SETUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def validate_setup_name(name: str) -> str | None:
+    """Setup names become file names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
+    if _SETUP_NAME.fullmatch(name or ""):
+        return None
+    return (f"Setup names are 1-64 characters: letters, digits, periods, underscores and hyphens, starting "
+            f"with a letter or digit (they name the state file); {name!r} is not one, e.g. use 'prefect-aci'.")
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+def _parse(path: Path, raw: bytes) -> State:
+    """Turn file bytes into a State, or raise StateError with what is wrong and what to do."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StateError(f"The state file {path} is not UTF-8 text. {_LEAVE_IT}") from None
+    except json.JSONDecodeError as err:
+        raise StateError(f"The state file {path} is not valid JSON at line {err.lineno} "
+                         f"({err.msg.lower()}). {_LEAVE_IT}") from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise StateError(f"The state file {path} was written by a newer mi-wizard (format {version}; this one "
+                         f"reads {FORMAT_VERSION}). Upgrade mi-wizard: pip install -U mi-wizard. "
+                         "The file was left untouched.")
+    try:
+        state = State.from_dict(data)
+        if state.version < 1:
+            raise ValueError(f"the format version is {state.version}")
+    except ValueError as err:
+        raise StateError(f"The state file {path} is not an mi-wizard state file: {err}. {_LEAVE_IT}") from None
+    return state
+
+
+@dataclass
+class SetupSummary:
+    name: str
+    path: Path
+    progress: str = ""
+    """"4/8": finished steps of known steps."""
+    updated: str = ""
+    target: str = ""
+    """e.g. "ACI cg-prefect", or "" when the setup has no target."""
+    broken: str | None = None
+    """Why the file cannot be read, when it cannot (the other fields are then mostly empty)."""
+
+
+_TARGET_LABELS = {"aci": "ACI", "batch": "Batch", "aks": "AKS", "github": "GitHub", "existing": "Existing"}
+_TARGET_NAME_KEYS = ("container_group", "pool", "cluster", "repo", "name")
+
+
+def describe_target(spec: dict[str, Any]) -> str:
+    """A short description of the setup's target from its spec, e.g. "ACI cg-prefect"."""
+    target = spec.get("target") if isinstance(spec, dict) else None
+    if isinstance(target, str):
+        return target
+    if not isinstance(target, dict):
+        return ""
+    kind = str(target.get("kind") or "")
+    if kind in ("", "none"):
+        return ""
+    label = _TARGET_LABELS.get(kind, kind)
+    name = next((str(target[k]) for k in _TARGET_NAME_KEYS if target.get(k)), "")
+    return f"{label} {name}".strip()
+
+
+def list_setups(directory: Path | str | None = None) -> list[SetupSummary]:
+    """Every setup file in the directory (default: default_dir()), by name; unreadable ones marked broken."""
+    directory = Path(directory) if directory is not None else default_dir()
+    if not directory.is_dir():
+        return []
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            state = _parse(path, path.read_bytes())
+        except (StateError, OSError) as err:
+            out.append(SetupSummary(name=path.stem, path=path, broken=str(err)))
+            continue
+        done, total = state.progress()
+        out.append(SetupSummary(name=state.name or path.stem, path=path, progress=f"{done}/{total}",
+                                updated=state.updated, target=describe_target(state.spec)))
+    return out
+
+
+# -- the store ----------------------------------------------------------------------------------------------
+
+class StateStore:
+    """Reads and writes one setup's state file."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_fd: int | None = None
+        self._lock_depth = 0
+        self._guard = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    @classmethod
+    def for_setup(cls, name: str, directory: Path | str | None = None) -> StateStore:
+        problem = validate_setup_name(name)
+        if problem:
+            raise ValueError(problem)
+        return cls(Path(directory or default_dir()) / f"{name}.json")
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> State:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise StateNotFound(f"There is no setup state at {self.path}. Start a new setup, or check "
+                                "the name or --state path.") from None
+        except OSError as err:
+            raise StateError(f"Cannot read the state file {self.path}: {err.strerror}. "
+                             "Check its permissions.") from None
+        return _parse(self.path, raw)
+
+    def create(self, name: str, spec: dict[str, Any]) -> State:
+        """A new State saved at the path (serial 1); refuses when a file is already there."""
+        state = State(name=name, spec=spec)
+        with self._guard:
+            state.serial = 1
+            state.updated = now_iso()
+            try:
+                self._write(state, replace=False)
+            except BaseException:
+                state.serial = 0
+                raise
+        return state
+
+    def save(self, state: State) -> None:
+        """Write atomically, serial + 1. Refuses (StateConflict) when the file on disk moved on meanwhile,
+        and (StateError) when the file on disk is corrupt or newer: it is never overwritten."""
+        with self._guard:
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                raw = None
+            if raw is not None:
+                on_disk = _parse(self.path, raw)
+                if on_disk.lineage != state.lineage:
+                    raise StateConflict(
+                        f"The state file {self.path} now belongs to another setup (created {on_disk.created}). "
+                        "Nothing was saved; open that setup, or save this one under another name.")
+                if on_disk.serial > state.serial:
+                    raise StateConflict(
+                        f"The state file {self.path} was saved by another mi-wizard meanwhile (serial "
+                        f"{on_disk.serial}, this one has {state.serial}). Nothing was saved; reopen the setup "
+                        "to continue from its latest state.")
+            previous = (state.serial, state.updated)
+            state.serial += 1
+            state.updated = now_iso()
+            try:
+                self._write(state, replace=True)
+            except BaseException:
+                state.serial, state.updated = previous
+                raise
+
+    def delete(self) -> None:
+        """Remove the state file (and its lock file when nobody holds it)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        if self._lock_fd is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.lock_path.unlink()
+
+    def _write(self, state: State, *, replace: bool) -> None:
+        directory = self.path.parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        text = json.dumps(state.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        # mkstemp creates the file with mode 0600 before anything is written to it.
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if replace:
+                os.replace(tmp, self.path)
+            else:
+                self._link_new(tmp)
+            _fsync_dir(directory)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _link_new(self, tmp: str) -> None:
+        exists = StateError(f"A setup state already exists at {self.path}. Resume it, pick another name, "
+                            "or delete it first.")
+        try:
+            os.link(tmp, self.path)  # atomic, and fails when the path exists
+        except FileExistsError:
+            raise exists from None
+        except OSError:  # file systems without hard links
+            if self.path.exists():
+                raise exists from None
+            os.replace(tmp, self.path)
+
+    # -- locking --------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the setup's exclusive lock; StateLocked when another process or StateStore holds it.
+
+        Re-entrant for this StateStore object. The lock file stays behind (empty) after release.
+        """
+        with self._guard:
+            if self._lock_fd is None:
+                self._lock_fd = self._acquire()
+            self._lock_depth += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._lock_depth -= 1
+                if self._lock_depth == 0 and self._lock_fd is not None:
+                    fd, self._lock_fd = self._lock_fd, None
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, 0)
+                    _unlock(fd)
+                    os.close(fd)
+
+    def _acquire(self) -> int:
+        self.lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if not _try_lock(fd):
+                holder = _read_pid(fd)
+                raise StateLocked(f"Another mi-wizard (pid {holder}) is working on setup {self.path.stem}. "
+                                  "Wait for it to finish, or stop it.")
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+    except OSError:  # Windows: the holder's locked byte cannot be read
+        text = ""
+    return text if text.isdigit() else "unknown"
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+try:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)

@@ -1,0 +1,1 @@
+"""One module per step of a setup. Each step: refresh (read Azure) -> plan -> apply (idempotent) -> record."""

@@ -1,0 +1,147 @@
+"""Attach the identity to Azure Container Instances: a new container group, or an existing one re-deployed.
+
+ACI's PATCH changes tags only, so adding an identity is a full PUT that restates every property (anything
+left out reverts to its default) and restarts the group. Azure never returns secure environment values,
+so a group that has them cannot be re-deployed without losing them: that is refused with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
+from .identity import read_identity
+from .lro import run_lro
+
+CLIENT_ID_ENV = "AZURE_CLIENT_ID"
+
+
+def read_group(ctx: RunContext) -> Any:
+    spec = ctx.spec
+    return ctx.read(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}", lambda: not_found_is_none(
+        lambda: ctx.clients.aci.container_groups.get(spec.target_group, spec.target.container_group)))
+
+
+def attached_ids(group: Any) -> dict[str, Any]:
+    identity = getattr(group, "identity", None)
+    return {k.lower(): v for k, v in ((identity.user_assigned_identities or {}) if identity else {}).items()}
+
+
+def terminated(group: Any) -> bool:
+    view = getattr(group, "instance_view", None)
+    state = (getattr(view, "state", "") or "") if view else ""
+    return group.restart_policy == "Never" and state in ("Succeeded", "Failed", "Stopped", "Terminated")
+
+
+def client_id_env(container: Any) -> str | None:
+    for var in container.environment_variables or []:
+        if var.name == CLIENT_ID_ENV:
+            return var.value
+    return None
+
+
+class AciStep(Step):
+    id = "target"
+    title = "Container group (ACI)"
+    requires = ("identity", "grant")
+
+    def applies(self, spec) -> bool:
+        return spec.target.kind == "aci"
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        if ctx.reads.get(f"rg:{ctx.spec.target_group.lower()}", True) is None:
+            return {"group": None, "identity": read_identity(ctx)}
+        return {"group": read_group(ctx), "identity": read_identity(ctx)}
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        spec, group, identity = ctx.spec.target, observed["group"], observed["identity"]
+        name = spec.container_group
+        if group is None:
+            if spec.existing:
+                return self.item(UPDATE, "", problems=[
+                    f"target.container_group: no container group {name} in {ctx.spec.target_group}. Pick an existing "
+                    "group, or set target.existing = false to create it."])
+            return self.item(CREATE, f"Create container group {name} ({spec.image}) with the identity and "
+                                     f"{CLIENT_ID_ENV} set, so the workload picks this identity.")
+        attached = identity is not None and identity.id.lower() in attached_ids(group)
+        env_ok = identity is not None and all(client_id_env(c) == identity.client_id for c in group.containers)
+        if attached and env_ok:
+            recorded = ctx.state.step(self.id).status == "done"
+            return self.item(NOTHING if recorded else ADOPT, f"{name} already runs with the identity.",
+                             data={"group": group})
+        problems, details = [], []
+        if terminated(group):
+            if not spec.recreate_if_terminated:
+                problems.append(f"target: {name} has terminated, and Azure cannot update a terminated group. Set "
+                                "target.recreate_if_terminated = true to delete and re-create it with the identity.")
+            details.append(f"{name} has terminated: it will be deleted and created again with the identity.")
+        secure = [v.name for c in group.containers for v in (c.environment_variables or []) if v.secure_value is None
+                  and v.value is None]
+        if secure and not problems:
+            problems.append(f"target: {name} has secure environment variables ({', '.join(secure)}) whose values "
+                            "Azure never returns; re-deploying it to add the identity would erase them. Re-create the "
+                            "group with the identity and those values (for example from your deployment template).")
+        details.append(f"Adding the identity re-deploys {name}: every container restarts.")
+        for c in group.containers:
+            current = client_id_env(c)
+            if current and identity is not None and current != identity.client_id:
+                details.append(f"Container {c.name} sets {CLIENT_ID_ENV}={current} (another identity); it is kept.")
+        return self.item(UPDATE, f"Add the identity to {name}" + (" (re-created)" if terminated(group) else "") + ".",
+                         details=details, problems=problems, data={"group": group})
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        identity = ctx.outputs("identity")
+        spec = ctx.spec
+        aci = ctx.clients.aci.container_groups
+        group = item.data.get("group")
+        if item.action in (NOTHING, ADOPT):
+            return {"id": group.id, "name": group.name, "restarted": False}
+        if group is None:
+            desired = self.new_group(ctx, identity)
+        else:
+            desired = self.with_identity(group, identity)
+            if terminated(group):
+                ctx.say(self.id, f"Deleting the terminated group {group.name} to re-create it")
+                run_lro(ctx, self.id, "aci_delete",
+                        lambda **kw: aci.begin_delete(spec.target_group, spec.target.container_group, **kw))
+        ctx.say(self.id, f"Deploying container group {spec.target.container_group}")
+        result = run_lro(ctx, self.id, "aci_create", lambda **kw: aci.begin_create_or_update(
+            spec.target_group, spec.target.container_group, desired, **kw))
+        ctx.forget(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}")
+        if result.provisioning_state == "Failed":
+            raise StepError("ContainerGroupFailed", f"{result.name} failed to deploy.",
+                            "Check the image, command and resources, then resume.")
+        return {"id": result.id, "name": result.name, "restarted": group is not None}
+
+    @staticmethod
+    def new_group(ctx: RunContext, identity: dict[str, Any]) -> Any:
+        from azure.mgmt.containerinstance import models as m
+        spec = ctx.spec.target
+        env = [m.EnvironmentVariable(name=k, value=v) for k, v in spec.environment.items() if k != CLIENT_ID_ENV]
+        env.append(m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity["client_id"]))
+        container = m.Container(name=spec.container_group, image=spec.image, command=spec.command or None,
+                                environment_variables=env,
+                                resources=m.ResourceRequirements(requests=m.ResourceRequests(
+                                    memory_in_gb=spec.memory_gb, cpu=spec.cpu)))
+        return m.ContainerGroup(
+            location=ctx.spec.location, containers=[container], os_type="Linux", restart_policy=spec.restart_policy,
+            tags={"created-by": "mi-wizard"},
+            identity=m.ContainerGroupIdentity(type="UserAssigned",
+                                              user_assigned_identities={identity["id"]: m.UserAssignedIdentities()}))
+
+    @staticmethod
+    def with_identity(group: Any, identity: dict[str, Any]) -> Any:
+        """The same group, every property kept, plus the identity (and AZURE_CLIENT_ID where unset)."""
+        from azure.mgmt.containerinstance import models as m
+        current = group.identity
+        ids = {k: m.UserAssignedIdentities() for k in ((current.user_assigned_identities or {}) if current else {})}
+        ids[identity["id"]] = m.UserAssignedIdentities()
+        kind = "SystemAssigned, UserAssigned" if current and "SystemAssigned" in (current.type or "") else "UserAssigned"
+        group.identity = m.ContainerGroupIdentity(type=kind, user_assigned_identities=ids)
+        for container in group.containers:
+            if client_id_env(container) is None:
+                container.environment_variables = list(container.environment_variables or []) + [
+                    m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity["client_id"])]
+            container.instance_view = None
+        group.instance_view = None
+        return group

@@ -1,0 +1,126 @@
+"""What every step shares: the run context, plan items, and the Step contract."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from ..progress import ProgressSink, StepMessage
+
+if TYPE_CHECKING:
+    from ..azure.clients import AzureClients
+    from ..azure.principal import SignedInPrincipal
+    from ..secrets import SecretSource
+    from ..spec import Spec
+    from ..state import State
+
+CREATE, UPDATE, ADOPT, NOTHING, RECOVER = "create", "update", "adopt", "nothing", "recover"
+WRITES = (CREATE, UPDATE, RECOVER)
+# Deterministic role-assignment names: a retry or a resume re-uses the name instead of duplicating the grant.
+ASSIGNMENT_NAMESPACE = uuid.UUID("a4d2b1f0-3c5e-4e9b-8f7a-6d1e2c3b4a59")
+
+
+def assignment_name(scope: str, principal_id: str, role_definition_guid: str) -> str:
+    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, f"{scope.lower()}|{principal_id.lower()}|{role_definition_guid.lower()}"))
+
+
+class StepError(Exception):
+    """A step cannot go on: code, plain explanation and fix (shown as is; the state records it)."""
+
+    def __init__(self, code: str, explanation: str, fix: str, message: str = ""):
+        super().__init__(f"{code}: {explanation}")
+        self.code, self.explanation, self.fix, self.message = code, explanation, fix, message
+
+
+@dataclass
+class PlanItem:
+    step: str
+    title: str
+    action: str
+    reason: str
+    details: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Validation failures: any problem stops the run before the first write."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """What apply needs from refresh (kept out of the state file)."""
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "title": self.title, "action": self.action, "reason": self.reason,
+                "details": self.details, "problems": self.problems}
+
+
+@dataclass
+class RunContext:
+    spec: "Spec"
+    clients: "AzureClients"
+    state: "State"
+    operator: "SignedInPrincipal"
+    sink: ProgressSink
+    cancel: threading.Event
+    save: Callable[[], None]
+    """Persist the state now (thread-safe)."""
+    secret_source: "SecretSource | None" = None
+    reads: dict[str, Any] = field(default_factory=dict)
+    read_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self, key: str, fetch: Callable[[], Any]) -> Any:
+        """Read once per run: several steps look at the same identity or vault, Azure is asked once."""
+        with self.read_lock:
+            if key in self.reads:
+                return self.reads[key]
+        value = fetch()
+        with self.read_lock:
+            self.reads[key] = value
+        return value
+
+    def forget(self, key: str) -> None:
+        with self.read_lock:
+            self.reads.pop(key, None)
+
+    def outputs(self, step_id: str) -> dict[str, Any]:
+        return self.state.step(step_id).outputs
+
+    def say(self, step: str, text: str) -> None:
+        self.sink(StepMessage(step=step, text=text))
+
+    @property
+    def subscription_id(self) -> str:
+        return self.clients.subscription_id or ""
+
+
+class Step:
+    """A unit of the setup. Subclasses set id/title/requires and implement refresh, plan and apply."""
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def applies(self, spec: "Spec") -> bool:
+        return True
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        raise NotImplementedError
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def item(self, action: str, reason: str, **kwargs: Any) -> PlanItem:
+        return PlanItem(step=self.id, title=self.title, action=action, reason=reason, **kwargs)
+
+
+def not_found_is_none(call: Callable[[], Any]) -> Any:
+    """Run a GET; a 404 means "does not exist" (None), anything else is raised."""
+    from azure.core.exceptions import ResourceNotFoundError
+    try:
+        return call()
+    except ResourceNotFoundError:
+        return None

@@ -1,0 +1,162 @@
+"""Let the identity read the secret: Key Vault Secrets User at secret scope (default) or vault scope on an
+RBAC vault; a `get` access policy on an access-policy vault. Role assignments get deterministic names and
+principalType, and PrincipalNotFound (a new identity not yet replicated) is waited out."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+
+from ..azure import roles
+from ..azure.access import grants_for
+from ..azure.errors import error_code
+from ..waits import wait_for
+from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, assignment_name
+from .identity import read_identity
+from .vault import access_model, read_vault
+
+
+def can_assign_roles(ctx: RunContext, scope: str) -> bool:
+    lookup = scope
+    if read_vault(ctx) is None:  # the vault does not exist yet: its group's (or subscription's) roles apply
+        group_exists = ctx.reads.get(f"rg:{ctx.spec.vault_group.lower()}") is not None
+        lookup = (f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.spec.vault_group}" if group_exists
+                  else f"/subscriptions/{ctx.subscription_id}")
+    allowed = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE, lookup, data=False,
+                         reads=ctx.read)
+    return bool(allowed)
+
+
+def policy_allows(vault: Any, object_id: str, permissions: list[str]) -> bool:
+    for policy in vault.properties.access_policies or []:
+        if policy.object_id.lower() == object_id.lower():
+            granted = {p.lower() for p in (policy.permissions.secrets or [])}
+            if "all" in granted or all(p in granted for p in permissions):
+                return True
+    return False
+
+
+def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, principal_id: str,
+                principal_type: str) -> dict[str, Any]:
+    """Create (or find) the role assignment; wait out PrincipalNotFound for a brand-new identity."""
+    name = assignment_name(scope, principal_id, role.guid)
+    body = {"properties": {"roleDefinitionId": role.definition_id(ctx.subscription_id), "principalId": principal_id,
+                           "principalType": principal_type}}
+    assignments = ctx.clients.authorization.role_assignments
+
+    def create() -> Any:
+        return assignments.create(scope, name, body)
+
+    try:
+        created = wait_for(create, retry_if=lambda e: error_code(e) == "PrincipalNotFound", step=step_id,
+                           reason="the new identity to replicate in the directory (PrincipalNotFound)",
+                           sink=ctx.sink, cancel=ctx.cancel, limit_s=300)
+        assignment_id, assignment = created.id, created.name
+    except ResourceExistsError as err:
+        # The same grant exists under another name (made by hand or by another tool): that is success.
+        existing = re.search(r"([0-9a-f]{32})", str(err))
+        assignment = existing.group(1) if existing else ""
+        if assignment:
+            assignment = f"{assignment[:8]}-{assignment[8:12]}-{assignment[12:16]}-{assignment[16:20]}-{assignment[20:]}"
+        assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}"
+        ctx.say(step_id, f"{role.name} was already assigned at this scope")
+    return {"model": "rbac", "assignment_id": assignment_id, "assignment_name": assignment, "scope": scope,
+            "role": role.name, "principal_id": principal_id, "granted_at": time.time()}
+
+
+def secret_scope(vault_id: str, secret_name: str) -> str:
+    return f"{vault_id}/secrets/{secret_name}"
+
+
+class GrantStep(Step):
+    id = "grant"
+    title = "Read access for the identity"
+    requires = ("identity", "vault", "secret")
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        identity, vault = read_identity(ctx), read_vault(ctx)
+        observed: dict[str, Any] = {"identity": identity, "vault": vault}
+        model = access_model(vault) if vault is not None else ctx.spec.vault.access_model
+        observed["model"] = model
+        if model == "rbac":
+            scope = self.scope(ctx, vault)
+            observed["scope"] = scope
+            observed["grants"] = (grants_for(ctx.clients, identity.principal_id, roles.GET_SECRET,
+                                             secret_scope(vault.id, ctx.spec.secret.name), data=True, reads=ctx.read)
+                                  if identity is not None and vault is not None else [])
+            observed["can_assign"] = can_assign_roles(ctx, scope) if not observed["grants"] else True
+        else:
+            observed["policy_ok"] = identity is not None and vault is not None and policy_allows(
+                vault, identity.principal_id, self.policy_permissions(ctx))
+        return observed
+
+    @staticmethod
+    def policy_permissions(ctx: RunContext) -> list[str]:
+        return ["get", "list"] if ctx.spec.grant.allow_list else ["get"]
+
+    def scope(self, ctx: RunContext, vault: Any) -> str:
+        vault_id = vault.id if vault is not None else (
+            f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.spec.vault_group}/providers/"
+            f"Microsoft.KeyVault/vaults/{ctx.spec.vault.name}")
+        return secret_scope(vault_id, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault_id
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        who = ctx.spec.identity.name
+        if observed["model"] == "access_policy":
+            perms = self.policy_permissions(ctx)
+            if observed["policy_ok"]:
+                existing = {"model": "access_policy", "permissions": perms,
+                            "principal_id": observed["identity"].principal_id, "granted_at": None}
+                return self.item(NOTHING, f"{who} already has an access policy with secrets: {', '.join(perms)}.",
+                                 data={"existing": existing})
+            return self.item(UPDATE, f"Add an access policy for {who} with secrets: {', '.join(perms)} (access "
+                                     "policies cover the whole vault).", data={"model": "access_policy"})
+        where = "this one secret" if ctx.spec.grant.scope == "secret" else "every secret in the vault"
+        grants = observed["grants"]
+        if grants:
+            mine = [g for g in grants if g.assignment_name == assignment_name(
+                observed["scope"], observed["identity"].principal_id, roles.SECRETS_USER.guid)]
+            g = (mine or grants)[0]
+            details = [] if g.role_guid == roles.SECRETS_USER.guid else [
+                f"{who} holds {g.role_name} at {g.scope}: broader than reading one secret needs. Consider replacing "
+                "it with Key Vault Secrets User on the secret."]
+            existing = {"model": "rbac", "assignment_id": g.assignment_id, "assignment_name": g.assignment_name,
+                        "scope": g.scope, "role": g.role_name, "principal_id": observed["identity"].principal_id,
+                        "granted_at": g.created_on.timestamp() if g.created_on else None}
+            return self.item(NOTHING if mine else ADOPT, f"{who} can already read the secret ({g.role_name} at "
+                                                         f"{g.scope}).", details=details, data={"existing": existing})
+        problems = [] if observed["can_assign"] else [
+            f"grant: you ({ctx.operator.display}) may not assign roles at {observed['scope']} (missing "
+            f"{roles.ROLE_ASSIGNMENTS_WRITE}). Ask an Owner, User Access Administrator or Role Based Access Control "
+            "Administrator of the vault to run mi-wizard, or to grant you one of those roles there."]
+        return self.item(CREATE, f"Grant {who} Key Vault Secrets User on {where}: it can read secret values and "
+                                 "nothing else (least privilege).", problems=problems,
+                         data={"model": "rbac", "scope": observed["scope"]})
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        if not item.writes:
+            previous = ctx.state.step(self.id).outputs
+            existing = dict(item.data["existing"])
+            if previous.get("granted_at") and previous.get("principal_id") == existing["principal_id"]:
+                existing["granted_at"] = previous["granted_at"]  # keep when we granted it, for propagation
+            return existing
+        identity = ctx.outputs("identity")
+        vault = ctx.outputs("vault")
+        if item.data.get("model") == "access_policy" or vault["access_model"] == "access_policy":
+            perms = self.policy_permissions(ctx)
+            ctx.clients.keyvault.vaults.update_access_policy(
+                ctx.spec.vault_group, ctx.spec.vault.name, "add",
+                {"properties": {"accessPolicies": [{"tenantId": identity["tenant_id"],
+                                                    "objectId": identity["principal_id"],
+                                                    "permissions": {"secrets": perms}}]}})
+            return {"model": "access_policy", "permissions": perms, "principal_id": identity["principal_id"],
+                    "granted_at": time.time()}
+        scope = (secret_scope(vault["id"], ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault["id"])
+        ctx.say(self.id, f"Granting Key Vault Secrets User to {ctx.spec.identity.name}")
+        return assign_role(ctx, self.id, scope=scope, role=roles.SECRETS_USER, principal_id=identity["principal_id"],
+                           principal_type="ServicePrincipal")
+
+

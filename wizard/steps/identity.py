@@ -1,0 +1,49 @@
+"""Create or adopt the user-assigned managed identity; record its resource, principal and client ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_is_none
+
+
+def read_identity(ctx: RunContext) -> Any:
+    spec = ctx.spec
+    return ctx.read(f"identity:{spec.identity_group.lower()}/{spec.identity.name.lower()}", lambda: not_found_is_none(
+        lambda: ctx.clients.msi.user_assigned_identities.get(spec.identity_group, spec.identity.name)))
+
+
+def identity_outputs(identity: Any) -> dict[str, Any]:
+    return {"id": identity.id, "name": identity.name, "principal_id": identity.principal_id,
+            "client_id": identity.client_id, "tenant_id": identity.tenant_id, "location": identity.location}
+
+
+class IdentityStep(Step):
+    id = "identity"
+    title = "Managed identity"
+    requires = ("resource_group",)
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        if ctx.reads.get(f"rg:{ctx.spec.identity_group.lower()}", True) is None:
+            return {"identity": None}  # its group is about to be created: nothing to read
+        return {"identity": read_identity(ctx)}
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        identity = observed["identity"]
+        name = ctx.spec.identity.name
+        if identity is None:
+            return self.item(CREATE, f"No identity named {name} in {ctx.spec.identity_group}; it will be created.")
+        recorded = ctx.state.step(self.id).outputs.get("principal_id") == identity.principal_id
+        return self.item(NOTHING if recorded else ADOPT,
+                         f"{name} exists (client id {identity.client_id}).", data={"identity": identity})
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        identity = item.data.get("identity")
+        if identity is None:
+            ctx.say(self.id, f"Creating identity {ctx.spec.identity.name}")
+            identity = ctx.clients.msi.user_assigned_identities.create_or_update(
+                ctx.spec.identity_group, ctx.spec.identity.name,
+                {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
+            with ctx.read_lock:
+                ctx.reads[f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}"] = identity
+        return identity_outputs(identity)

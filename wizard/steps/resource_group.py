@@ -1,0 +1,43 @@
+"""Use or create the resource group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_is_none
+
+
+def read_group(ctx: RunContext, name: str) -> Any:
+    return ctx.read(f"rg:{name.lower()}", lambda: not_found_is_none(
+        lambda: ctx.clients.resources.resource_groups.get(name)))
+
+
+class ResourceGroupStep(Step):
+    id = "resource_group"
+    title = "Resource group"
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        groups = {ctx.spec.resource_group, ctx.spec.identity_group, ctx.spec.vault_group}
+        if ctx.spec.target.kind == "aci":
+            groups.add(ctx.spec.target_group)
+        return {"groups": {name: read_group(ctx, name) for name in sorted(g for g in groups if g)}}
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        missing = [name for name, group in observed["groups"].items() if group is None]
+        main = observed["groups"].get(ctx.spec.resource_group)
+        if missing:
+            return self.item(CREATE, f"{', '.join(missing)} does not exist yet; it will be created in "
+                                     f"{ctx.spec.location}.", data={"missing": missing})
+        recorded = ctx.state.step(self.id).status == "done"
+        where = f"exists in {main.location}" if main is not None else "exists"
+        return self.item(NOTHING if recorded else ADOPT, f"{ctx.spec.resource_group} {where}.",
+                         data={"missing": []})
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        for name in item.data.get("missing", []):
+            ctx.say(self.id, f"Creating resource group {name} in {ctx.spec.location}")
+            ctx.clients.resources.resource_groups.create_or_update(
+                name, {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
+            ctx.forget(f"rg:{name.lower()}")
+        group = read_group(ctx, ctx.spec.resource_group)
+        return {"id": group.id, "location": group.location}

@@ -1,0 +1,155 @@
+"""Create (RBAC by default) or adopt the Key Vault; handle names taken elsewhere and soft-deleted names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from ..azure.names import suggest_vault_names
+from .base import ADOPT, CREATE, NOTHING, RECOVER, PlanItem, RunContext, Step, not_found_is_none
+from .lro import run_lro
+
+
+def read_vault(ctx: RunContext) -> Any:
+    spec = ctx.spec
+    return ctx.read(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}", lambda: not_found_is_none(
+        lambda: ctx.clients.keyvault.vaults.get(spec.vault_group, spec.vault.name)))
+
+
+def access_model(vault: Any) -> str:
+    # Vaults created before API 2026-02-01 may carry null: that means access policies.
+    return "rbac" if vault.properties.enable_rbac_authorization else "access_policy"
+
+
+def vault_outputs(vault: Any) -> dict[str, Any]:
+    return {"id": vault.id, "name": vault.name, "vault_uri": vault.properties.vault_uri,
+            "access_model": access_model(vault), "location": vault.location,
+            "purge_protection": bool(vault.properties.enable_purge_protection)}
+
+
+def _find_deleted(ctx: RunContext, name: str) -> Any:
+    vaults = ctx.clients.keyvault.vaults
+    deleted = not_found_is_none(lambda: vaults.get_deleted(name, ctx.spec.location))
+    if deleted is None:  # deleted in another location
+        deleted = next((d for d in vaults.list_deleted() if d.name.lower() == name.lower()), None)
+    return deleted
+
+
+class VaultStep(Step):
+    id = "vault"
+    title = "Key Vault"
+    requires = ("resource_group",)
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        group_missing = ctx.reads.get(f"rg:{ctx.spec.vault_group.lower()}", True) is None
+        vault = None if group_missing else read_vault(ctx)
+        observed: dict[str, Any] = {"vault": vault, "available": True, "deleted": None, "elsewhere": None}
+        if vault is None:
+            result = ctx.clients.keyvault.vaults.check_name_availability(
+                {"name": ctx.spec.vault.name, "type": "Microsoft.KeyVault/vaults"})
+            observed["available"] = bool(result.name_available)
+            observed["availability_message"] = result.message or ""
+            if not result.name_available and (result.reason or "") != "AccountNameInvalid":
+                observed["deleted"] = _find_deleted(ctx, ctx.spec.vault.name)
+                if observed["deleted"] is None:
+                    observed["elsewhere"] = next((v for v in ctx.clients.keyvault.vaults.list_by_subscription()
+                                                  if v.name.lower() == ctx.spec.vault.name.lower()), None)
+        return observed
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        spec, name = ctx.spec.vault, ctx.spec.vault.name
+        vault = observed["vault"]
+        if vault is not None:
+            return self._plan_existing(ctx, vault)
+        if observed["available"]:
+            model = "Azure RBAC (per-secret least privilege)" if spec.access_model == "rbac" else "access policies"
+            return self.item(CREATE, f"Create vault {name} in {ctx.spec.vault_group} using {model}.",
+                             details=["Soft delete is always on (90 days); purge protection is "
+                                      + ("on." if spec.purge_protection else "off.")])
+        deleted = observed["deleted"]
+        if deleted is not None:
+            return self._plan_soft_deleted(ctx, deleted)
+        elsewhere = observed["elsewhere"]
+        if elsewhere is not None:
+            group = elsewhere.id.split("/")[4]
+            return self.item(CREATE, "", problems=[
+                f"vault.name: {name} already exists in resource group {group} of this subscription. To use it, set "
+                f"vault.resource_group = \"{group}\"; otherwise choose another name."])
+        suggestions = ", ".join(suggest_vault_names(name))
+        return self.item(CREATE, "", problems=[
+            f"vault.name: VaultAlreadyExists: vault names are global across Azure and {name} is taken by someone "
+            f"else. Choose another name, for example: {suggestions}."])
+
+    def _plan_existing(self, ctx: RunContext, vault: Any) -> PlanItem:
+        model = access_model(vault)
+        recorded = ctx.state.step(self.id).outputs.get("id", "").lower() == vault.id.lower()
+        action = NOTHING if recorded else ADOPT
+        details, problems = [], []
+        if model == "rbac" and ctx.spec.vault.access_model == "access_policy":
+            problems.append(f"vault.access_model: {vault.name} uses Azure RBAC, so Key Vault ignores access policies "
+                            "on it: a policy would be written and silently never work. Use access_model = \"rbac\" "
+                            "(Key Vault Secrets User on the secret).")
+        if model == "access_policy":
+            details.append(f"{vault.name} uses access policies: the identity gets a 'get' policy, which applies to "
+                           "every secret in the vault (policies cannot be limited to one secret).")
+        state = (vault.properties.provisioning_state or "Succeeded")
+        return self.item(action, f"{vault.name} exists ({'Azure RBAC' if model == 'rbac' else 'access policies'}).",
+                         details=details, problems=problems, data={"vault": vault, "provisioning": state})
+
+    def _plan_soft_deleted(self, ctx: RunContext, deleted: Any) -> PlanItem:
+        spec, name = ctx.spec.vault, ctx.spec.vault.name
+        props = deleted.properties
+        when = f"deleted on {props.deletion_date:%Y-%m-%d}, kept until {props.scheduled_purge_date:%Y-%m-%d}"
+        data = {"deleted_location": props.location}
+        if spec.if_soft_deleted == "recover":
+            return self.item(RECOVER, f"{name} was {when}; it will be recovered with its secrets.", data=data)
+        if spec.if_soft_deleted == "purge":
+            if props.purge_protection_enabled:
+                return self.item(CREATE, "", problems=[
+                    f"vault.if_soft_deleted: {name} is purge-protected, so it cannot be purged before "
+                    f"{props.scheduled_purge_date:%Y-%m-%d}. Recover it (if_soft_deleted = \"recover\") or choose "
+                    "another name."])
+            if not spec.confirm_purge:
+                return self.item(CREATE, "", problems=[
+                    f"vault.confirm_purge: purging {name} destroys its secrets for good. Set confirm_purge = true to "
+                    "do it, or recover it instead."])
+            return self.item(CREATE, f"{name} was {when}; it will be PURGED (its secrets are destroyed) and created "
+                                     "again.", data={**data, "purge": True})
+        return self.item(CREATE, "", problems=[
+            f"vault.name: {name} is held by a soft-deleted vault ({when}). Choose: recover it "
+            "(if_soft_deleted = \"recover\"), use another name, or purge it (if_soft_deleted = \"purge\" and "
+            "confirm_purge = true)."])
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        spec = ctx.spec
+        vaults = ctx.clients.keyvault.vaults
+        vault = item.data.get("vault")
+        if vault is not None and item.data.get("provisioning") not in (None, "Succeeded"):
+            vault = None  # still provisioning: resume the create (idempotent PUT) until it settles
+        if vault is None:
+            if item.data.get("purge"):
+                ctx.say(self.id, f"Purging the soft-deleted vault {spec.vault.name}")
+                run_lro(ctx, self.id, "vault_purge",
+                        lambda **kw: vaults.begin_purge_deleted(spec.vault.name, item.data["deleted_location"], **kw))
+            body = self._create_body(ctx, recover=item.action == RECOVER, location=item.data.get("deleted_location"))
+            ctx.say(self.id, ("Recovering" if item.action == RECOVER else "Creating") + f" vault {spec.vault.name}")
+            vault = run_lro(ctx, self.id, "vault_create",
+                            lambda **kw: vaults.begin_create_or_update(spec.vault_group, spec.vault.name, body, **kw))
+            ctx.forget(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}")
+        return vault_outputs(vault)
+
+    def _create_body(self, ctx: RunContext, *, recover: bool, location: str | None) -> dict[str, Any]:
+        spec = ctx.spec.vault
+        properties: dict[str, Any] = {"tenantId": ctx.operator.tenant_id, "sku": {"family": "A", "name": spec.sku}}
+        if recover:
+            properties["createMode"] = "recover"
+        else:
+            # Explicit, never left to the api-version default: older API versions default to access policies.
+            properties["enableRbacAuthorization"] = spec.access_model == "rbac"
+            properties["accessPolicies"] = []
+            if spec.purge_protection:
+                properties["enablePurgeProtection"] = True
+        return {"location": location or ctx.spec.location, "tags": {"created-by": "mi-wizard"},
+                "properties": properties}
+
+

@@ -1,0 +1,231 @@
+"""Verify and doctor: check every link of the chain and name the broken one.
+
+identity exists -> attached to the target -> grant effective for the secret -> secret exists and enabled ->
+live probe: the target itself, with the identity's client id, reads the secret (never printing it).
+A probe refused while a grant exists and is young is "not yet effective" (waited out); refused with no
+grant is "never will" (fixed, not waited for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from .azure import roles
+from .azure.access import grants_for
+from .azure.errors import explain
+from .progress import CheckResult, ProgressSink, null_sink
+from .steps.aci import CLIENT_ID_ENV, attached_ids, client_id_env
+from .steps.grant import policy_allows, secret_scope
+from .waits import WaitExpired, wait_for
+
+PROPAGATION_LIMIT_S = 900.0
+
+
+@dataclass
+class Link:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    pending: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"link": self.name, "ok": self.ok, "pending": self.pending, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass
+class Report:
+    links: list[Link] = field(default_factory=list)
+    verdict: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.links) and all(link.ok for link in self.links)
+
+    @property
+    def broken(self) -> Link | None:
+        return next((link for link in self.links if not link.ok), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "links": [link.to_dict() for link in self.links], "probe": self.verdict}
+
+
+@dataclass
+class Target:
+    """What to verify: found by the engine from the state, or given to doctor by the user."""
+
+    identity_id: str
+    vault_name: str
+    secret_name: str
+    container_group_id: str = ""
+    granted_at: float | None = None
+
+
+class Checker:
+    def __init__(self, clients: Any, target: Target, *, sink: ProgressSink = null_sink,
+                 cancel: threading.Event | None = None, probe_image: str = "", wait_limit_s: float = PROPAGATION_LIMIT_S):
+        self.clients, self.target, self.sink = clients, target, sink
+        self.cancel = cancel or threading.Event()
+        self.probe_image = probe_image or clients.profile.probe_image
+        self.wait_limit_s = wait_limit_s
+        self.report = Report()
+
+    def add(self, link: Link) -> Link:
+        self.report.links.append(link)
+        self.sink(CheckResult(step="verify", link=link.name, ok=link.ok, detail=link.detail, fix=link.fix,
+                              pending=link.pending))
+        return link
+
+    def run(self, *, probe: bool = True) -> Report:
+        identity = self.check_identity()
+        if identity is None:
+            return self.report
+        group = self.check_attached(identity) if self.target.container_group_id else None
+        vault = self.find_vault()
+        if vault is None:
+            return self.report
+        grant_ok = self.check_grant(identity, vault)
+        secret_ok = self.check_secret(vault)
+        if probe and group is not None and secret_ok and self.report.links[1].ok:
+            self.check_probe(identity, vault, group, grant_ok)
+        return self.report
+
+    # ---- links -----------------------------------------------------------------------------------------
+    def check_identity(self) -> Any:
+        parts = self.target.identity_id.split("/")
+        try:
+            identity = self.clients.for_subscription(parts[2]).msi.user_assigned_identities.get(parts[4], parts[-1])
+        except (ResourceNotFoundError, IndexError):
+            self.add(Link("identity", False, f"No identity at {self.target.identity_id}.",
+                          "Create it again (resume the setup) or fix the id."))
+            return None
+        self.add(Link("identity", True, f"{identity.name}: client id {identity.client_id}, principal id "
+                                        f"{identity.principal_id}."))
+        return identity
+
+    def check_attached(self, identity: Any) -> Any:
+        parts = self.target.container_group_id.split("/")
+        try:
+            group = self.clients.for_subscription(parts[2]).aci.container_groups.get(parts[4], parts[-1])
+        except (ResourceNotFoundError, IndexError):
+            self.add(Link("attached", False, f"No container group at {self.target.container_group_id}.",
+                          "Create it again (resume the setup) or fix the id."))
+            return None
+        attached = attached_ids(group)
+        if identity.id.lower() not in attached:
+            self.add(Link("attached", False, f"{group.name} does not carry the identity {identity.name}, so its "
+                                             "containers cannot get tokens for it.",
+                          "Add the identity to the group (the setup's target step re-deploys it)."))
+            return group
+        envs = {client_id_env(c) for c in group.containers}
+        if len(attached) > 1 and envs != {identity.client_id}:
+            self.add(Link("attached", False, f"{group.name} carries {len(attached)} identities and its containers do "
+                                             f"not set {CLIENT_ID_ENV}={identity.client_id}: they cannot pick this one.",
+                          f"Set {CLIENT_ID_ENV}={identity.client_id} in the containers' environment."))
+            return group
+        self.add(Link("attached", True, f"{group.name} carries {identity.name}" +
+                      (f" and sets {CLIENT_ID_ENV}." if envs == {identity.client_id} else ".")))
+        return group
+
+    def find_vault(self) -> Any:
+        sub = self.target.identity_id.split("/")[2]
+        vaults = [v for v in self.clients.for_subscription(sub).keyvault.vaults.list_by_subscription()
+                  if v.name.lower() == self.target.vault_name.lower()]
+        if not vaults:
+            self.add(Link("grant", False, f"No vault named {self.target.vault_name} in this subscription.",
+                          "Fix the vault name, or create the vault (resume the setup)."))
+            return None
+        return vaults[0]
+
+    def check_grant(self, identity: Any, vault: Any) -> bool:
+        clients = self.clients.for_subscription(vault.id.split("/")[2])
+        if vault.properties.enable_rbac_authorization:
+            scope = secret_scope(vault.id, self.target.secret_name)
+            grants = grants_for(clients, identity.principal_id, roles.GET_SECRET, scope, data=True)
+            if not grants:
+                self.add(Link("grant", False, f"{identity.name} holds no role that reads {self.target.secret_name} "
+                                              f"(vault {vault.name} uses Azure RBAC; access policies are ignored).",
+                              "Grant Key Vault Secrets User on the secret (or the vault) to the identity."))
+                return False
+            g = grants[0]
+            if g.created_on is not None and not self.target.granted_at:
+                self.target.granted_at = g.created_on.timestamp()
+            self.add(Link("grant", True, f"{g.role_name} at {g.scope}."))
+            return True
+        if policy_allows(vault, identity.principal_id, ["get"]):
+            self.add(Link("grant", True, f"Access policy for {identity.name} allows secrets get."))
+            return True
+        self.add(Link("grant", False, f"Vault {vault.name} uses access policies and none gives {identity.name} "
+                                      "secrets get.", "Add an access policy with secret permission 'get'."))
+        return False
+
+    def check_secret(self, vault: Any) -> bool:
+        clients = self.clients.for_subscription(vault.id.split("/")[2])
+        try:
+            secret = clients.keyvault.secrets.get(vault.id.split("/")[4], vault.name, self.target.secret_name)
+        except ResourceNotFoundError:
+            self.add(Link("secret", False, f"Vault {vault.name} has no secret {self.target.secret_name}.",
+                          "Create the secret (resume the setup) or fix the name."))
+            return False
+        attributes = secret.properties.attributes
+        if attributes is not None and attributes.enabled is False:
+            self.add(Link("secret", False, f"{self.target.secret_name} is disabled: nobody can read it.",
+                          "Enable the secret in the vault."))
+            return False
+        self.add(Link("secret", True, f"{self.target.secret_name} exists and is enabled."))
+        return True
+
+    def check_probe(self, identity: Any, vault: Any, group: Any, grant_ok: bool) -> None:
+        from .live_probe import run_aci_probe, verdict_link
+        young = self.target.granted_at is not None and time.time() - self.target.granted_at < self.wait_limit_s
+
+        def attempt() -> dict[str, Any]:
+            verdict = run_aci_probe(self.clients, group, identity, vault.properties.vault_uri,
+                                    self.target.secret_name, image=self.probe_image, cancel=self.cancel)
+            if grant_ok and young and verdict.get("code") in ("ForbiddenByRbac", "AccessDenied", "Forbidden"):
+                raise _NotYet(verdict)
+            return verdict
+
+        try:
+            verdict = wait_for(attempt, retry_if=lambda e: isinstance(e, _NotYet), step="verify",
+                               reason="the grant to take effect in Key Vault (Azure: up to 10 minutes)",
+                               sink=self.sink, cancel=self.cancel,
+                               limit_s=max(1.0, self.wait_limit_s - (time.time() - (self.target.granted_at or 0))),
+                               first_delay_s=1.0, max_delay_s=20.0)
+        except WaitExpired as err:
+            verdict = err.last_error.verdict if isinstance(err.last_error, _NotYet) else {}
+            self.report.verdict = verdict
+            self.add(Link("probe", False, "The grant exists but Key Vault still refuses it after waiting.",
+                          "Azure can take longer than documented: run `mi-wizard verify` again later.", pending=True))
+            return
+        except Exception as exc:  # noqa: BLE001 - the probe itself could not run
+            info = explain(exc)
+            self.add(Link("probe", False, f"The probe could not run: {info.code}: {info.explanation}", info.fix))
+            return
+        self.report.verdict = verdict
+        self.add(verdict_link(verdict, grant_ok, identity))
+
+
+class _NotYet(Exception):
+    def __init__(self, verdict: dict[str, Any]):
+        super().__init__(verdict.get("code", ""))
+        self.verdict = verdict
+
+
+def target_from_state(state: Any) -> Target:
+    spec = state.spec
+    grant = state.step("grant").outputs
+    group = state.step("target").outputs.get("id", "") if spec.get("target", {}).get("kind") == "aci" else ""
+    return Target(identity_id=state.step("identity").outputs["id"], vault_name=spec["vault"]["name"],
+                  secret_name=spec["secret"]["name"], container_group_id=group, granted_at=grant.get("granted_at"))
+
+
+def probe_name(group_name: str) -> str:
+    digest = hashlib.sha1(group_name.encode()).hexdigest()[:6]
+    return f"{group_name[:48].rstrip('-')}-probe-{digest}"
