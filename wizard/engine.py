@@ -188,7 +188,7 @@ class Engine:
                      lro=None)
         self.sink(StepFinished(step=step.id, action=item.action, outputs=outputs))
 
-    def _fail(self, step: Step, code: str, explanation: str, fix: str, message: str) -> None:
+    def _fail(self, step: Step, code: str, explanation: str, fix: str, message: str = "") -> None:
         self._record(step.id, status="failed", error={"code": code, "message": message or explanation, "fix": fix})
         self.sink(StepFailed(step=step.id, code=code, explanation=explanation, fix=fix, message=message))
         raise RunFailed(step.id, code, explanation, fix, message)

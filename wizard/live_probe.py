@@ -36,6 +36,7 @@ def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secre
     try:
         aci.container_groups.begin_create_or_update(rg, name, body).result()
         deadline = time.monotonic() + PROBE_TIMEOUT_S
+        pause = 0.25  # the probe runs for seconds: look often at first, then back off
         while True:
             current = aci.container_groups.get(rg, name)
             view = current.containers[0].instance_view
@@ -45,8 +46,9 @@ def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secre
             if time.monotonic() > deadline:
                 return {"ok": False, "stage": "container", "code": "ProbeTimeout",
                         "message": "the probe container did not finish in time"}
-            if cancel.wait(1.0):
+            if cancel.wait(pause):
                 raise Cancelled("stopped while the probe ran")
+            pause = min(pause * 1.5, 2.0)
         logs = aci.containers.list_logs(rg, name, "probe").content or ""
         verdict = probe.parse_verdict(logs)
         return verdict or {"ok": False, "stage": "container", "code": "NoVerdict",

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 FORMAT_VERSION = 1
 LOG_LIMIT = 200
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
-STEP_ACTIONS = ("create", "update", "adopt", "nothing", "")
+STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "")
 FINISHED_STATUSES = ("done", "skipped")
 STATE_DIR_ENV = "MI_WIZARD_STATE_DIR"
 _LEAVE_IT = "It was left untouched; move it aside to start over, or restore it from a backup."
@@ -108,7 +108,7 @@ def _check_step(data: Any, where: str) -> None:
     if data.get("status", "pending") not in STEP_STATUSES:
         raise ValueError(f"{where}.status is {data.get('status')!r}, not one of {', '.join(STEP_STATUSES)}")
     if data.get("action", "") not in STEP_ACTIONS:
-        raise ValueError(f"{where}.action is {data.get('action')!r}, not one of create, update, adopt, nothing")
+        raise ValueError(f"{where}.action is {data.get('action')!r}, not one of {', '.join(a for a in STEP_ACTIONS if a)}")
     for key, kind in (("reason", str), ("updated", str), ("outputs", dict)):
         if key in data and not isinstance(data[key], kind):
             raise ValueError(f"{where}.{key} should be {'a string' if kind is str else 'an object'}")

@@ -65,6 +65,8 @@ class Target:
     secret_name: str
     container_group_id: str = ""
     granted_at: float | None = None
+    vault_id: str = ""
+    """Known when verifying a setup mi-wizard made: saves a subscription-wide vault listing."""
 
 
 class Checker:
@@ -135,6 +137,12 @@ class Checker:
 
     def find_vault(self) -> Any:
         sub = self.target.identity_id.split("/")[2]
+        if self.target.vault_id:
+            parts = self.target.vault_id.split("/")
+            try:
+                return self.clients.for_subscription(parts[2]).keyvault.vaults.get(parts[4], parts[-1])
+            except (ResourceNotFoundError, IndexError):
+                pass  # moved or deleted: fall back to finding it by name
         vaults = [v for v in self.clients.for_subscription(sub).keyvault.vaults.list_by_subscription()
                   if v.name.lower() == self.target.vault_name.lower()]
         if not vaults:
@@ -223,7 +231,8 @@ def target_from_state(state: Any) -> Target:
     grant = state.step("grant").outputs
     group = state.step("target").outputs.get("id", "") if spec.get("target", {}).get("kind") == "aci" else ""
     return Target(identity_id=state.step("identity").outputs["id"], vault_name=spec["vault"]["name"],
-                  secret_name=spec["secret"]["name"], container_group_id=group, granted_at=grant.get("granted_at"))
+                  secret_name=spec["secret"]["name"], container_group_id=group, granted_at=grant.get("granted_at"),
+                  vault_id=state.step("vault").outputs.get("id", ""))
 
 
 def probe_name(group_name: str) -> str:

@@ -24,10 +24,11 @@ class WaitExpired(Exception):
 
 def wait_for(attempt: Callable[[], T], *, retry_if: Callable[[BaseException], bool], step: str, reason: str,
              sink: ProgressSink, cancel: threading.Event, limit_s: float, first_delay_s: float = 0.25,
-             max_delay_s: float = 15.0) -> T:
+             max_delay_s: float = 10.0, growth: float = 1.5) -> T:
     """Call `attempt` until it returns; exceptions for which `retry_if` is true mean "not yet".
 
-    The delay doubles from `first_delay_s` up to `max_delay_s`; a cancel request ends the wait at once.
+    The delay grows by `growth` from `first_delay_s` up to `max_delay_s` (a gentle growth keeps the
+    overshoot past the moment the condition starts to hold small); a cancel request ends the wait at once.
     """
     start = time.monotonic()
     delay = first_delay_s
@@ -45,4 +46,4 @@ def wait_for(attempt: Callable[[], T], *, retry_if: Callable[[BaseException], bo
         sink(Waiting(step=step, reason=reason, elapsed_s=elapsed, limit_s=limit_s, next_check_s=pause))
         if cancel.wait(pause):
             raise Cancelled(f"stopped while waiting: {reason}")
-        delay *= 2
+        delay *= growth

@@ -48,6 +48,8 @@ class Sandbox:
         self.realism = realism or Realism()
         self.requested_port = port
         self.calls: list[CallRecord] = []
+        self.observers: list = []
+        """Callables told of every answered call (before the answer is sent)."""
         self._calls_lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._vault_listeners: dict[str, Listener] = {}
@@ -81,8 +83,13 @@ class Sandbox:
     def stop(self) -> None:
         from .containers import stop_all
         stop_all(self)
-        for listener in self._listeners + list(self._vault_listeners.values()):
-            listener.stop()
+        # Each listener's loop notices a shutdown within its poll interval: stop them all at once, not in turn.
+        stoppers = [threading.Thread(target=listener.stop) for listener in self._listeners + list(
+            self._vault_listeners.values())]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
         self._listeners.clear()
         self._vault_listeners.clear()
         if self.store is not None:

@@ -15,7 +15,7 @@ RESOURCE = "resource"
 SUBSCRIPTION = "subscription"
 
 LOCATIONS = {
-    "eastus": "East US", "eastus2": "East US 2", "westus2": "West US 2", "westus3": "West US 3",
+    "eastus": "East US", "eastus2": "East US 2", "westus": "West US", "westus2": "West US 2", "westus3": "West US 3",
     "centralus": "Central US", "northeurope": "North Europe", "westeurope": "West Europe",
     "uksouth": "UK South", "swedencentral": "Sweden Central", "francecentral": "France Central",
     "germanywestcentral": "Germany West Central", "australiaeast": "Australia East",

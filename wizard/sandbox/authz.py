@@ -52,7 +52,11 @@ def role_definition_body(role: dict[str, Any], scope: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=512)
 def _pattern(glob: str) -> re.Pattern:
-    return re.compile("^" + ".*".join(re.escape(p) for p in glob.split("*")) + "$", re.IGNORECASE)
+    # "/*/" may also stand for a single "/": Managed Identity Operator's
+    # "userAssignedIdentities/*/assign/action" grants "userAssignedIdentities/assign/action" in Azure.
+    parts = re.split(r"(/\*/|\*)", glob)
+    body = "".join("(?:/.*)?/" if p == "/*/" else ".*" if p == "*" else re.escape(p) for p in parts)
+    return re.compile("^" + body + "$", re.IGNORECASE)
 
 
 def matches(action: str, globs: list[str]) -> bool:

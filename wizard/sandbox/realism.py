@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Collection
 
 try:  # Python 3.11+
     import tomllib
@@ -38,31 +38,66 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}: use one of {', '.join(FAULT_KINDS)}")
 
 
-def parse_faults(spec: str) -> tuple[list[FaultRule], int | None]:
-    """Parse `OP:KIND[*COUNT|@RATE][,...][,seed=N]`, e.g. `keyvault_create:429*2,*:503@0.05,seed=7`."""
+FAULT_GRAMMAR = "OP:KIND[*COUNT|@RATE][,...][,seed=N]"
+
+
+def parse_faults(spec: str, known_operations: Collection[str] | None = None) -> tuple[list[FaultRule], int | None]:
+    """Parse `OP:KIND[*COUNT|@RATE][,...][,seed=N]`, e.g. `keyvault_create:429*2,*:503@0.05,seed=7`.
+
+    OP is an operation name (or * for any); without *COUNT or @RATE a fault fires once. Raises ValueError naming
+    the bad part; with `known_operations`, an operation name that would never match (a typo) is an error too.
+    """
     rules, seed = [], None
     for part in filter(None, (p.strip() for p in spec.split(","))):
         if part.startswith("seed="):
-            seed = int(part[5:])
+            seed = _whole_number(part[5:], f"the seed in {part!r}", minimum=0)
             continue
-        op, sep, rest = part.partition(":")
-        if not sep or not op:
-            raise ValueError(f"fault {part!r} is not OP:KIND[*COUNT|@RATE]")
-        count = rate = None
+        op, sep, rest = (p.strip() for p in part.partition(":"))
+        if not sep or not op or not rest:
+            raise ValueError(f"fault {part!r} is not {FAULT_GRAMMAR} (e.g. keyvault_create:429*2 or *:503@0.05)")
+        if known_operations is not None and op != "*" and op not in known_operations:
+            raise ValueError(f"unknown operation {op!r} in fault {part!r}: use * or one of "
+                             f"{', '.join(sorted(known_operations))}")
+        kind, count, rate = rest, None, None
         if "*" in rest:
-            rest, n = rest.split("*", 1)
-            count = int(n)
+            kind, n = rest.split("*", 1)
+            count = _whole_number(n, f"COUNT in {part!r}", minimum=1)
         elif "@" in rest:
-            rest, r = rest.split("@", 1)
-            rate = float(r)
+            kind, r = rest.split("@", 1)
+            try:
+                rate = float(r)
+            except ValueError:
+                rate = -1.0
+            if not 0.0 < rate <= 1.0:
+                raise ValueError(f"RATE in {part!r} must be a number above 0 and at most 1 (e.g. 0.05)")
         else:
             count = 1
-        rules.append(FaultRule(op, rest, count=count, rate=rate))
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r} in {part!r}: use one of {', '.join(FAULT_KINDS)}")
+        rules.append(FaultRule(op, kind, count=count, rate=rate))
     return rules, seed
+
+
+def _whole_number(text: str, what: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"{what} must be a whole number of at least {minimum}")
+    return value
+
+
+def latency_profiles() -> list[str]:
+    """The bundled latency profiles (data/<name>.toml)."""
+    return sorted(p.name[:-5] for p in resources.files("wizard.sandbox").joinpath("data").iterdir()
+                  if p.name.endswith(".toml"))
 
 
 def load_latency_profile(name: str) -> dict[str, tuple[float, float]]:
     """Load a bundled profile ("azure-typical") as {operation: (median_s, p90_s)}."""
+    if name not in latency_profiles():
+        raise ValueError(f"unknown latency profile {name!r}: use one of {', '.join(latency_profiles())}")
     text = resources.files("wizard.sandbox").joinpath("data", f"{name}.toml").read_text()
     table = tomllib.loads(text)[name]
     return {op: (float(v["median_s"]), float(v["p90_s"])) for op, v in table.items()}
@@ -93,6 +128,9 @@ class Realism:
     faults: list[FaultRule] = field(default_factory=list)
     principal_not_found_s: float = 0.0
     """How long after creation an identity is unknown to role assignments without principalType."""
+    principal_type_skips_window: bool = True
+    """Azure's documented fix: with principalType set, the window does not apply. False models the rarer case
+    (seen in the wild) where a brand-new identity is refused even so, for tools that must still wait it out."""
     rbac_propagation_s: float = 0.0
     """How long after a role assignment or access policy change the vault data plane ignores it."""
     token_lifetime_s: float = 3600.0
@@ -104,12 +142,14 @@ class Realism:
         self._rng.seed(self.seed)
 
     @classmethod
-    def from_options(cls, latency: str | None = None, faults: str | None = None) -> "Realism":
+    def from_options(cls, latency: str | None = None, faults: str | None = None,
+                     known_operations: Collection[str] | None = None) -> "Realism":
+        """The realism `--latency` and `--faults` ask for; ValueError with a clear message for a bad spec."""
         realism = cls()
         if latency:
             realism.use_latency_profile(latency)
         if faults:
-            realism.faults, seed = parse_faults(faults)
+            realism.faults, seed = parse_faults(faults, known_operations)
             if seed is not None:
                 realism.reseed(seed)
         return realism
@@ -122,12 +162,20 @@ class Realism:
     def use_latency_profile(self, spec: str) -> None:
         """`NAME[:SCALE][:sampled]`: per-call latency, LRO durations and propagation windows from the profile."""
         name, *opts = spec.split(":")
-        self.latency_profile = load_latency_profile(name)
+        profile = load_latency_profile(name)
         for opt in opts:
             if opt == "sampled":
                 self.latency_sampled = True
             elif opt:
-                self.latency_scale = float(opt)
+                try:
+                    scale = float(opt)
+                except ValueError:
+                    scale = -1.0
+                if not 0.0 <= scale < math.inf:
+                    raise ValueError(f"latency scale {opt!r} in {spec!r} must be a number >= 0 "
+                                     "(e.g. azure-typical:0.05), or 'sampled'")
+                self.latency_scale = scale
+        self.latency_profile = profile
         for key, profile_key in PROFILE_DURATIONS.items():
             seconds = self._draw(profile_key)
             if key.startswith("lro:"):

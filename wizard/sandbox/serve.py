@@ -1,4 +1,9 @@
-"""`mi-wizard sandbox serve`: run the sandbox standalone and print its JSON descriptor line."""
+"""`mi-wizard sandbox serve`: run the sandbox standalone and print its JSON descriptor line.
+
+stdout carries exactly one line, the descriptor (URLs, tenant and subscription ids, the operator's client id and
+secret, the CA bundle, the IMDS URL), so that `mi-wizard sandbox serve > sandbox.json` or a parent process can
+read it; human notes go to stderr. SIGINT or SIGTERM stop it cleanly (exit 0); bad options exit 2.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .realism import FAULT_GRAMMAR, latency_profiles
+
 
 def default_data_dir() -> Path:
     import os
@@ -18,24 +25,44 @@ def default_data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir("mi-wizard", appauthor=False)) / "sandbox"
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mi-wizard sandbox", description="A local Azure for demos and tests.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the sandbox until interrupted; prints one JSON descriptor line")
+    serve = sub.add_parser("serve", help="serve the sandbox until interrupted; prints one JSON descriptor line",
+                           description="Serve a local Azure (ARM, Entra login, Key Vault, IMDS) over HTTPS until "
+                                       "interrupted. Prints one JSON descriptor line on stdout.")
     serve.add_argument("--port", type=int, default=0, help="ARM and login port (default: any free port)")
-    serve.add_argument("--data-dir", type=Path, default=None, help="where its data, CA and keys live")
-    serve.add_argument("--seed", choices=("demo", "empty"), default="demo", help="content of a new sandbox")
+    serve.add_argument("--data-dir", type=Path, default=None,
+                       help="where its data, CA and keys live (default: the user data dir, or $MI_WIZARD_SANDBOX_DIR)")
+    serve.add_argument("--seed", choices=("demo", "empty"), default="demo",
+                       help="content of a new sandbox: demo groups, vaults, containers and a Batch pool, or only "
+                            "subscriptions and operators (an existing sandbox keeps its content)")
     serve.add_argument("--reset", action="store_true", help="start afresh (deletes the data dir's sandbox)")
-    serve.add_argument("--latency", default=None, metavar="PROFILE",
-                       help="e.g. azure-typical, azure-typical:0.05 (scaled) or azure-typical:0.05:sampled")
+    serve.add_argument("--descriptor", type=Path, default=None, metavar="FILE",
+                       help="also write the descriptor to FILE (mode 0600), e.g. for --sandbox-descriptor")
+    serve.add_argument("--latency", default=None, metavar="PROFILE[:SCALE][:sampled]",
+                       help=f"per-call latency and LRO durations from a profile ({', '.join(latency_profiles())}), "
+                            "e.g. azure-typical:0.05 (scaled) or azure-typical:0.05:sampled (lognormal draws)")
     serve.add_argument("--faults", default=None, metavar="SPEC",
-                       help="OP:KIND[*COUNT|@RATE],... with KIND 429|500|503|drop, e.g. keyvault_create:429*2,seed=7")
-    args = parser.parse_args(argv)
+                       help=f"{FAULT_GRAMMAR} with KIND 429|500|503|drop and OP an operation name or *, "
+                            "e.g. keyvault_create:429*2,*:503@0.05,seed=7")
+    return parser
+
+
+def known_operations() -> set[str]:
+    """Every operation name a fault may target (the names the routes register)."""
+    from . import providers  # noqa: F401 - registers every route
+    from .router import router
+    return {route.operation for route in router.routes}
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
 
     from . import Realism, Sandbox
     try:
-        realism = Realism.from_options(latency=args.latency, faults=args.faults)
-    except (ValueError, KeyError, FileNotFoundError) as err:
+        realism = Realism.from_options(latency=args.latency, faults=args.faults, known_operations=known_operations())
+    except ValueError as err:
         print(f"mi-wizard sandbox: bad --latency or --faults: {err}", file=sys.stderr)
         return 2
     data_dir = args.data_dir or default_data_dir()
@@ -47,8 +74,12 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print(json.dumps(sandbox.descriptor()), flush=True)
     try:
+        if args.descriptor:
+            sandbox.write_descriptor(args.descriptor)
+        print(json.dumps(sandbox.descriptor()), flush=True)
+        print(f"mi-wizard sandbox: serving {sandbox.arm_url} from {data_dir}; Ctrl-C to stop.", file=sys.stderr,
+              flush=True)
         stop.wait()
     finally:
         sandbox.stop()

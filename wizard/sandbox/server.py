@@ -169,7 +169,10 @@ def dispatch(sandbox: "Sandbox", request: Request) -> Response:
         log.exception("sandbox handler failed: %s %s", request.method, request.path)
         response = Response(500, {"error": {"code": "InternalServerError",
                                             "message": "The sandbox hit an internal error; see its log."}})
-    sandbox.record(CallRecord(request.plane, request.method, request.path, operation, response.status, time.time()))
+    call = CallRecord(request.plane, request.method, request.path, operation, response.status, time.time())
+    sandbox.record(call)
+    for observe in list(sandbox.observers):
+        observe(call)  # tests: e.g. kill a client the moment Azure has accepted a write, before it hears back
     return response
 
 

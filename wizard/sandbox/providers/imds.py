@@ -14,6 +14,7 @@ from ..router import IMDS, ArmError, Request, Response, router
 from ..tokens import ARM_AUDIENCES, VAULT_AUDIENCE
 
 CALLER = "imds_caller"
+SYSTEM_TYPE = "microsoft.managedidentity/identities"
 KNOWN_RESOURCES = {VAULT_AUDIENCE, *ARM_AUDIENCES, "https://storage.azure.com", "api://AzureADTokenExchange"}
 
 
@@ -59,6 +60,9 @@ def token(sb, req: Request) -> Response:
         chosen = [i for i in identities if i["properties"]["principalId"].lower() == object_id.lower()]
     elif msi_res_id:
         chosen = [i for i in identities if i["id"].lower() == msi_res_id.lower()]
+    elif any(i["type"].lower() == SYSTEM_TYPE for i in identities):
+        # With no selector, IMDS answers for the system-assigned identity when there is one.
+        chosen = [i for i in identities if i["type"].lower() == SYSTEM_TYPE]
     elif len(identities) > 1:
         raise _imds_error(400, "invalid_request", "Multiple user assigned identities exist, please specify the "
                           "clientId / resourceId of the identity in the token request")

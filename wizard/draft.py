@@ -1,0 +1,199 @@
+"""A setup being chosen in the wizard: its spec and where the person is, saved to the state at every choice.
+
+The screens never write the state themselves; they call this. Every `record` reloads the file first (the
+engine saves it after each step) and holds the setup's lock while it writes, so the wizard and the engine
+never overwrite each other. What a screen typed but has not confirmed goes to ``ui["answers"]``; confirmed
+choices go to the spec. Never pass a secret value here: the secret screen records its source, not its value.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .spec import Spec, load_spec
+from .state import State, StateStore, list_setups
+
+SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
+           "review", "apply", "result")
+"""The wizard's screens in order; ``ui["screen"]`` is one of them."""
+
+SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_group": "Resource group",
+                 "identity": "Identity", "vault": "Key Vault", "secret": "Secret", "permissions": "Permissions",
+                 "target": "Target", "review": "Review", "apply": "Apply", "result": "Result"}
+
+
+def suggested_names(setup: str) -> dict[str, str]:
+    """Valid default names derived from the setup's name (the person may change each one)."""
+    stem = re.sub(r"[^a-z0-9-]", "-", setup.lower())
+    stem = re.sub(r"-{2,}", "-", stem).strip("-") or "setup"
+    vault = f"kv-{stem}"[:24].rstrip("-")
+    return {"identity": f"id-{stem}"[:128], "vault": vault, "secret": "app-secret", "container_group": f"cg-{stem}"[:63],
+            "resource_group": f"rg-{stem}"[:90]}
+
+
+def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict) and key != "environment":
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@dataclass
+class DraftSummary:
+    """One line of the welcome screen's list of setups."""
+
+    name: str
+    path: Path
+    progress: str
+    """"4/8" once planned (finished steps of planned steps), else "-"."""
+    screen: str
+    """Where the person was (a title from SCREEN_TITLES)."""
+    updated: str
+    target: str
+    cloud: str
+    broken: str | None = None
+
+
+class Draft:
+    """One setup's choices and position; thread-safe (workers and the UI thread may both record)."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self.state: State = store.load()
+
+    @classmethod
+    def start(cls, name: str, *, directory: Path | str | None = None, spec: Spec | None = None,
+              cloud: str = "public", at: str = "signin") -> "Draft":
+        """Create the setup's state file (refused when one exists) and stand at screen `at`."""
+        store = StateStore.for_setup(name, directory)
+        spec = spec or Spec(name=name)
+        spec.name = name
+        store.create(name, spec.to_dict())
+        draft = cls(store)
+        draft.record(at=at, ui={"cloud": cloud})
+        return draft
+
+    @classmethod
+    def from_spec_file(cls, path: Path | str, *, directory: Path | str | None = None,
+                       cloud: str = "public") -> "Draft":
+        """A new setup from a spec file, standing at the review screen (every choice is already made)."""
+        spec = load_spec(path)
+        if not spec.name:
+            spec.name = Path(path).stem
+        return cls.start(spec.name, directory=directory, spec=spec, cloud=cloud, at="review")
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Draft":
+        return cls(StateStore(path))
+
+    # -- reading --------------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def spec(self) -> Spec:
+        return Spec.from_dict(self.state.spec)
+
+    @property
+    def screen(self) -> str:
+        """The screen to resume at."""
+        screen = self.state.ui.get("screen")
+        return screen if screen in SCREENS else "signin"
+
+    @property
+    def cloud(self) -> str:
+        return str(self.state.ui.get("cloud", "public"))
+
+    def answers(self, screen: str) -> dict[str, Any]:
+        return dict(self.state.ui.get("answers", {}).get(screen, {}))
+
+    def outputs(self, step_id: str) -> dict[str, Any]:
+        record = self.state.steps.get(step_id)
+        return dict(record.outputs) if record else {}
+
+    def statuses(self) -> dict[str, str]:
+        return {step_id: record.status for step_id, record in self.state.steps.items()}
+
+    def reload(self) -> "Draft":
+        with self._lock:
+            self.state = self.store.load()
+        return self
+
+    # -- writing --------------------------------------------------------------------------------------------
+    def record(self, *, at: str | None = None, screen: str | None = None, answers: dict[str, Any] | None = None,
+               spec: dict[str, Any] | None = None, ui: dict[str, Any] | None = None) -> None:
+        """Save a choice: `answers` of `screen` (as typed), a `spec` patch (confirmed), the screen now `at`."""
+        if at is not None and at not in SCREENS:
+            raise ValueError(f"unknown screen {at!r}")
+        with self._lock, self.store.lock():
+            state = self.store.load()  # the engine may have saved since we last looked
+            if spec:
+                _merge(state.spec, spec)
+                Spec.from_dict(state.spec)  # refuse a patch that would make the spec unreadable
+            if answers is not None and screen:
+                state.ui.setdefault("answers", {})[screen] = answers
+            if ui:
+                state.ui.update(ui)
+            if at is not None:
+                state.ui["screen"] = at
+            self.store.save(state)
+            self.state = state
+
+    def record_plan(self, step_ids: list[str]) -> None:
+        """Planned steps (and the verification) become pending records, so the setup shows "0/8" progress;
+        pending records of steps no longer planned (the target was dropped) are removed."""
+        wanted = list(step_ids) + ["verify"]
+        with self._lock, self.store.lock():
+            state = self.store.load()
+            for step_id in [s for s, r in state.steps.items() if s not in wanted and r.status == "pending"]:
+                del state.steps[step_id]
+            for step_id in wanted:
+                state.step(step_id)
+            self.store.save(state)
+            self.state = state
+
+    # -- running --------------------------------------------------------------------------------------------
+    def secret_source(self, typed: Callable[[], str] | None) -> Any:
+        """Where the engine reads the secret: the file named on the secret screen, or what was typed (kept in
+        memory by the caller); None when the value must be asked for again."""
+        from .secrets import SecretSource, in_memory
+        answers = self.answers("secret")
+        if answers.get("source") == "file" and answers.get("file"):
+            return SecretSource("file", str(answers["file"]))
+        return in_memory(typed) if typed is not None else None
+
+    def build_engine(self, session: Any, *, sink: Callable[[Any], None], cancel: threading.Event,
+                     secret_source: Any) -> Any:
+        """The engine for this setup, sharing this draft's store (its lock is re-entrant for us)."""
+        from .engine import Engine
+        spec = self.spec
+        subscription = session.resolve_subscription(spec.subscription)
+        return Engine(spec, session.for_subscription(subscription), self.store, operator=session.operator, sink=sink,
+                      cancel=cancel, secret_source=secret_source)
+
+
+def summaries(directory: Path | str | None = None) -> list[DraftSummary]:
+    """Every setup in the state directory, for the welcome screen (most recently touched first)."""
+    out = []
+    for s in list_setups(directory):
+        if s.broken:
+            out.append(DraftSummary(s.name, s.path, "-", "", "", "", "", broken=s.broken))
+            continue
+        try:
+            state = StateStore(s.path).load()
+        except Exception as err:  # noqa: BLE001 - changed under our feet: show it as broken
+            out.append(DraftSummary(s.name, s.path, "-", "", "", "", "", broken=str(err)))
+            continue
+        done, total = state.progress()
+        screen = state.ui.get("screen", "signin")
+        out.append(DraftSummary(s.name, s.path, f"{done}/{total}" if total else "-",
+                                SCREEN_TITLES.get(screen, screen), s.updated, s.target,
+                                str(state.ui.get("cloud", "public"))))
+    return sorted(out, key=lambda d: d.updated, reverse=True)
