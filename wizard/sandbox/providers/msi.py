@@ -155,3 +155,22 @@ def list_fics(sb, req: Request) -> Response:
 def delete_fic(sb, req: Request) -> Response:
     require_identity(sb, req)
     return Response(200 if delete(sb, _fic_id(req)) else 204)
+
+
+# ---- demo seed ---------------------------------------------------------------------------------------------
+def _seed_demo(sb) -> None:
+    """A platform's own identity (like Union.ai's `userflyterole`), for the "grants for an existing identity"
+    setup: it exists before mi-wizard runs and only needs grants."""
+    from ..arm import rg_id
+    sub = sb.subscription_ids[0]
+    principal = directory.add_principal(sb.store, display_name="userflyterole", created=0.0,
+                                        managed_identity_id=f"{rg_id(sub, 'rg-platform')}/providers/{NS}/userflyterole")
+    put(sb, {"id": f"{rg_id(sub, 'rg-platform')}/providers/{NS}/userflyterole", "name": "userflyterole", "type": NS,
+             "location": "northeurope", "tags": {"owner": "platform-team"},
+             "properties": {"tenantId": sb.tenant_id, "principalId": principal["objectId"],
+                            "clientId": principal["appId"], "isolationScope": "None"}})
+
+
+from ..seed import demo_seeders  # noqa: E402 - registered once, when the providers are imported
+
+demo_seeders.append(_seed_demo)
