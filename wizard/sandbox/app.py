@@ -2,7 +2,8 @@
 
 Listeners: one HTTPS port for ARM and the Entra login endpoints, one plain-HTTP port for IMDS (as on a
 real VM), and one HTTPS port per vault for its data plane (vault hosts must differ, and `*.localhost`
-does not resolve everywhere, so each vault gets its own 127.0.0.1 port).
+does not resolve everywhere, so each vault gets its own 127.0.0.1 port). Each Batch account gets its own
+port too: BatchClient talks to https://{accountEndpoint}, so the endpoint is that host:port.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from .server import CallRecord, Listener
 from .store import Store
 from .tls import ensure_certificates
 from .tokens import TokenIssuer
-from .router import ARM, IMDS, VAULT
+from .router import ARM, BATCH, IMDS, VAULT
 
 META = "meta"
 VAULT_PORT = "vault_port"
+BATCH_PORT = "batch_port"
 _NS = uuid.UUID("6f1c1c9e-9a57-4a40-9c1e-6d1d7c0a5e11")
 
 
@@ -54,6 +56,9 @@ class Sandbox:
         self._listeners: list[Listener] = []
         self._vault_listeners: dict[str, Listener] = {}
         self._vault_lock = threading.Lock()
+        self._batch_listeners: dict[str, Listener] = {}
+        """Batch account ARM id (lower-case) -> the listener serving its Batch service API."""
+        self._batch_lock = threading.Lock()
         self.store: Store | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -78,6 +83,8 @@ class Sandbox:
             self.store.put(META, "seeded", {"seed": self.seed_name})
         for record in self.store.list(VAULT_PORT):
             self.vault_url(record["name"], preferred_port=record["port"])
+        for record in self.store.list(BATCH_PORT):
+            self.batch_url(record["account"], preferred_port=record["port"])
         return self
 
     def stop(self) -> None:
@@ -85,13 +92,14 @@ class Sandbox:
         stop_all(self)
         # Each listener's loop notices a shutdown within its poll interval: stop them all at once, not in turn.
         stoppers = [threading.Thread(target=listener.stop) for listener in self._listeners + list(
-            self._vault_listeners.values())]
+            self._vault_listeners.values()) + list(self._batch_listeners.values())]
         for thread in stoppers:
             thread.start()
         for thread in stoppers:
             thread.join()
         self._listeners.clear()
         self._vault_listeners.clear()
+        self._batch_listeners.clear()
         if self.store is not None:
             self.store.close()
 
@@ -134,6 +142,29 @@ class Sandbox:
         for name, listener in self._vault_listeners.items():
             if str(listener.port) == port:
                 return name
+        return None
+
+    def batch_url(self, account_id: str, preferred_port: int = 0) -> str:
+        """The Batch service URL of the Batch account `account_id` (ARM id), starting its listener on first use."""
+        key = account_id.lower()
+        with self._batch_lock:
+            listener = self._batch_listeners.get(key)
+            if listener is None:
+                try:
+                    listener = Listener(self, BATCH, preferred_port, self.tls)
+                except OSError:  # the old port is taken after a restart: the account endpoint moves
+                    listener = Listener(self, BATCH, 0, self.tls)
+                listener.start()
+                self._batch_listeners[key] = listener
+                self.store.put(BATCH_PORT, key, {"account": key, "port": listener.port})
+        return f"https://127.0.0.1:{listener.port}"
+
+    def batch_account_for_host(self, host: str) -> str | None:
+        """The (lower-case) ARM id of the Batch account served at `host` ("127.0.0.1:PORT")."""
+        port = host.rsplit(":", 1)[-1]
+        for account_id, listener in list(self._batch_listeners.items()):
+            if str(listener.port) == port:
+                return account_id
         return None
 
     # ---- tenant facts ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import sys
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .arm import get, now_iso, put
 
@@ -30,12 +30,15 @@ KILLED_EXIT_CODE = 137  # what a SIGKILLed container reports
 @dataclass
 class _Run:
     group_id: str
+    """The owner whose processes are stopped together: a container group's id, or a Batch task's key."""
     container: str
     generation: int
     imds_base: str
     cancelled: bool = False
     proc: subprocess.Popen | None = None
     thread: threading.Thread | None = None
+    on_exit: "Callable[[_Run, int, str, str], None] | None" = None
+    """Who records the result (code, stdout, stderr) instead of a container's instance view (see run_probe)."""
 
 
 @dataclass
@@ -176,9 +179,23 @@ def _spawn(sb: "Sandbox", group: dict[str, Any], container: dict[str, Any], secu
     env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = base
     env["SSL_CERT_FILE"] = str(sb.ca_path)  # so the stdlib trusts the sandbox's CA, as a real image trusts Azure's
     run = _Run(group["id"], container["name"], group["_sandbox"]["generation"], base)
-    argv = [sys.executable, "-c", probe_source(), *props["command"][3:]]
-    run.thread = threading.Thread(target=_run_probe, args=(sb, run, argv, env), daemon=True,
-                                  name=f"aci-{group['name']}-{container['name']}")
+    _start(sb, run, props["command"][3:], env, f"aci-{group['name']}-{container['name']}")
+
+
+def run_probe(sb: "Sandbox", owner_id: str, args: list[str], env: dict[str, str],
+              on_exit: "Callable[[_Run, int, str, str], None]", name: str) -> None:
+    """Run the probe with `args` and `env` as a subprocess for another workload (a Batch task).
+
+    `on_exit(run, exit_code, stdout, stderr)` records the result; it is not called for a run stopped by
+    `stop_group(sb, owner_id)` or `stop_all`, and must check `run.cancelled` under the store lock. The IMDS
+    caller in env belongs to the workload (a Batch node keeps its own), so the run never unregisters it.
+    """
+    _start(sb, _Run(owner_id, "", 0, "", on_exit=on_exit), args, env, name)
+
+
+def _start(sb: "Sandbox", run: _Run, args: list[str], env: dict[str, str], name: str) -> None:
+    argv = [sys.executable, "-c", probe_source(), *args]
+    run.thread = threading.Thread(target=_run_probe, args=(sb, run, argv, env), daemon=True, name=name)
     rt = _runtime(sb)
     with rt.lock:
         rt.runs.append(run)
@@ -192,19 +209,23 @@ def _run_probe(sb: "Sandbox", run: _Run, argv: list[str], env: dict[str, str]) -
         with _runtime(sb).lock:
             if run.cancelled:
                 return
+            # A container log interleaves both streams; a Batch task keeps stdout.txt and stderr.txt apart.
             run.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, cwd="/")
+                                        stderr=subprocess.PIPE if run.on_exit else subprocess.STDOUT, cwd="/")
         try:
-            out, _ = run.proc.communicate(timeout=PROBE_TIMEOUT_S)
+            out, err = run.proc.communicate(timeout=PROBE_TIMEOUT_S)
             code = run.proc.returncode
         except subprocess.TimeoutExpired:
             run.proc.kill()
-            out, _ = run.proc.communicate()
+            out, err = run.proc.communicate()
             out += b"\ncontainer killed: exceeded the sandbox's time limit\n"
         output = out.decode("utf-8", "replace")
-        _finish(sb, run, code, output)
+        if run.on_exit is not None:
+            run.on_exit(run, code, output, (err or b"").decode("utf-8", "replace"))
+        else:
+            _finish(sb, run, code, output)
     finally:
-        if not run.cancelled:
+        if not run.cancelled and run.imds_base:
             unregister_caller(sb, run.imds_base)
         with _runtime(sb).lock:
             if run in _runtime(sb).runs:
@@ -249,7 +270,8 @@ def stop_group(sb: "Sandbox", group_id: str) -> None:
             if run.proc is not None and run.proc.poll() is None:
                 run.proc.kill()
     for run in mine:
-        unregister_caller(sb, run.imds_base)
+        if run.imds_base:
+            unregister_caller(sb, run.imds_base)
 
 
 def forget_group(sb: "Sandbox", group_id: str) -> None:
@@ -264,9 +286,10 @@ def stop_all(sandbox: "Sandbox") -> None:
         runs = list(rt.runs)
     if runs and sandbox.store is not None:
         with sandbox.store.transaction():
+            container_groups = {r.group_id for r in runs if r.on_exit is None}  # the others are Batch tasks
             for group_id in {r.group_id for r in runs}:
                 stop_group(sandbox, group_id)
-                group = get(sandbox, group_id)
+                group = get(sandbox, group_id) if group_id in container_groups else None
                 if group is not None:  # the host went away: its processes are gone, as the state now says
                     mark_stopped(group)
                     group["properties"]["instanceView"]["state"] = group_state(group)

@@ -112,6 +112,7 @@ PROFILE_DURATIONS = {
     "lro:batch_resize_up": "batch_pool_resize_up_until_idle",
     "principal_not_found": "principal_not_found_window",
     "rbac_propagation": "keyvault_rbac_propagation",
+    "federation_propagation": "federated_credential_propagation",
 }
 
 
@@ -133,6 +134,8 @@ class Realism:
     (seen in the wild) where a brand-new identity is refused even so, for tools that must still wait it out."""
     rbac_propagation_s: float = 0.0
     """How long after a role assignment or access policy change the vault data plane ignores it."""
+    federation_propagation_s: float = 0.0
+    """How long after a federated identity credential is written Entra ID does not honour it (AADSTS70021)."""
     token_lifetime_s: float = 3600.0
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -184,6 +187,8 @@ class Realism:
                 self.principal_not_found_s = seconds
             elif key == "rbac_propagation":
                 self.rbac_propagation_s = seconds
+            elif key == "federation_propagation":
+                self.federation_propagation_s = seconds
 
     def _draw(self, profile_key: str) -> float:
         if profile_key not in self.latency_profile:

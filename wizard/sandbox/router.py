@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 ARM, LOGIN, VAULT, IMDS = "arm", "login", "vault", "imds"
+BATCH = "batch"  # the Batch service API of one Batch account (its own host:port, like a vault)
 
 
 class ArmError(Exception):

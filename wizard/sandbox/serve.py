@@ -76,7 +76,12 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         if args.descriptor:
-            sandbox.write_descriptor(args.descriptor)
+            try:
+                sandbox.write_descriptor(args.descriptor)
+            except OSError as err:
+                print(f"mi-wizard sandbox: cannot write --descriptor {args.descriptor}: {err.strerror or err}",
+                      file=sys.stderr)
+                return 1
         print(json.dumps(sandbox.descriptor()), flush=True)
         print(f"mi-wizard sandbox: serving {sandbox.arm_url} from {data_dir}; Ctrl-C to stop.", file=sys.stderr,
               flush=True)

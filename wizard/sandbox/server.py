@@ -15,16 +15,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from .router import ARM, IMDS, LOGIN, VAULT, ArmError, Principal, Request, Response, Route, parse_query, router
-from .tokens import ARM_AUDIENCES, VAULT_AUDIENCE, TokenError
+from .router import ARM, BATCH, IMDS, LOGIN, VAULT, ArmError, Principal, Request, Response, Route, parse_query, router
+from .tokens import ARM_AUDIENCES, BATCH_AUDIENCE, VAULT_AUDIENCE, TokenError
 
 if TYPE_CHECKING:
     from .app import Sandbox
 
 log = logging.getLogger("wizard.sandbox")
+
+plane_error_shapes: dict[str, Callable[[Request, ArmError], ArmError]] = {}
+"""Planes whose service answers errors in another shape (the Batch service) reshape the pipeline's own
+errors (401, missing api-version, unknown path) here; errors raised with an explicit body pass as they are."""
 
 
 @dataclass
@@ -161,6 +165,8 @@ def dispatch(sandbox: "Sandbox", request: Request) -> Response:
                 require_action(sandbox.store, request.principal, action, scope)
             response = route.handler(sandbox, request)
     except ArmError as err:
+        if err.body is None and request.plane in plane_error_shapes:
+            err = plane_error_shapes[request.plane](request, err)
         response = Response(err.status, err.to_body(), headers=err.headers)
     except _Drop:
         sandbox.record(CallRecord(request.plane, request.method, request.path, operation, 0, time.time()))
@@ -221,7 +227,7 @@ def _unknown_route(request: Request, path_known: bool) -> ArmError:
 
 
 def authenticate(sandbox: "Sandbox", request: Request) -> Principal | None:
-    if request.plane not in (ARM, VAULT):
+    if request.plane not in (ARM, VAULT, BATCH):
         return None
     header = request.header("Authorization")
     if request.plane == VAULT and not header.lower().startswith("bearer "):
@@ -233,7 +239,8 @@ def authenticate(sandbox: "Sandbox", request: Request) -> Principal | None:
                        headers={"WWW-Authenticate": 'Bearer authorization_uri="%s", error="invalid_token", '
                                 'error_description="The authentication failed because of missing \'Authorization\' header."'
                                 % sandbox.authority})
-    audiences = (VAULT_AUDIENCE,) if request.plane == VAULT else ARM_AUDIENCES
+    audiences = (VAULT_AUDIENCE,) if request.plane == VAULT else (BATCH_AUDIENCE,) if request.plane == BATCH \
+        else ARM_AUDIENCES
     try:
         claims = sandbox.issuer.verify(header.split(" ", 1)[1].strip(), audiences)
     except TokenError as err:

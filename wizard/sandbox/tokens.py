@@ -17,6 +17,8 @@ KEY_FILE = "signing.key"
 
 ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net")
 VAULT_AUDIENCE = "https://vault.azure.net"
+# The Batch service's AAD resource: the SDK asks for "https://batch.core.windows.net//.default".
+BATCH_AUDIENCE = "https://batch.core.windows.net/"
 
 
 def b64url(data: bytes) -> str:

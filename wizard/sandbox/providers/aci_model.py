@@ -104,6 +104,8 @@ def _container(raw: Any, index: int, group_name: str, seen: set[str]) -> tuple[d
         else:
             env.append({"name": var_name, "value": str(var.get("value", ""))})
     resources: dict[str, Any] = {"requests": {"cpu": cpu, "memoryInGB": memory}}
+    if isinstance(requests.get("gpu"), dict):  # {count, sku}: Azure echoes it back
+        resources["requests"]["gpu"] = requests["gpu"]
     if isinstance(props["resources"].get("limits"), dict):
         resources["limits"] = props["resources"]["limits"]
     stored = {"name": name, "properties": {"image": image, "command": command,

@@ -48,13 +48,24 @@ def account_id(sub: str, rg: str, name: str) -> str:
     return provider_id(sub, rg, ACCOUNT_TYPE, name)
 
 
+def account_endpoint(sb, resource_id: str) -> str:
+    """The account's Batch service endpoint: host:port of its sandbox listener (BatchClient adds https://)."""
+    return sb.batch_url(resource_id).split("://", 1)[1]
+
+
+def _with_endpoint(sb, account: dict[str, Any]) -> dict[str, Any]:
+    # The listener may move to another port when the sandbox restarts, so the endpoint is read at answer time.
+    account["properties"]["accountEndpoint"] = account_endpoint(sb, account["id"])
+    return account
+
+
 def require_account(sb, req: Request) -> dict[str, Any]:
     account = get(sb, account_id(req.params["sub"], req.params["rg"], req.params["account"]))
     if account is None:
         require_resource_group(sb, req.params["sub"], req.params["rg"])
         raise not_found(ACCOUNT_TYPE, req.params["account"], req.params["rg"])
     lro.settle(sb, "batch_account_create", account["id"])
-    return get(sb, account["id"]) or account
+    return _with_endpoint(sb, get(sb, account["id"]) or account)
 
 
 def _account_identity(sb, body: Any) -> dict[str, Any]:
@@ -76,7 +87,7 @@ def _account_identity(sb, body: Any) -> dict[str, Any]:
 def build_account(sb, sub: str, rg: str, name: str, location: str, body: dict[str, Any]) -> dict[str, Any]:
     given = body.get("properties") or {}
     props: dict[str, Any] = {
-        "accountEndpoint": f"{name}.{location}.batch.azure.com",
+        "accountEndpoint": account_endpoint(sb, account_id(sub, rg, name)),
         "nodeManagementEndpoint": f"{uuid.uuid4()}.{location}.service.batch.azure.com",
         "provisioningState": "Succeeded",
         "poolAllocationMode": given.get("poolAllocationMode") or "BatchService",
@@ -138,7 +149,7 @@ def create_account(sb, req: Request) -> Response:
             if "tags" in body:
                 existing["tags"] = require_tags(body)
                 put(sb, existing)
-            return Response(200, public(existing))
+            return Response(200, public(_with_endpoint(sb, existing)))
         account = build_account(sb, sub, rg, name, location, body)
         duration = sb.realism.lro_duration("batch_account_create")
         if duration:
@@ -162,7 +173,7 @@ def account_operation(sb, req: Request) -> Response:
     if not lro.done(op):
         return Response(202, headers=_retry_location(sb.arm_url + req.path + f"?api-version={req.api_version}"))
     account = get(sb, op["resourceId"]) if op["kind"] == "batch_account_create" else None
-    return Response(200, public(account) if account else None)
+    return Response(200, public(_with_endpoint(sb, account)) if account else None)
 
 
 @router.route("GET", ACCOUNT, operation="arm_get", action=ACCOUNT_TYPE + "/read")
@@ -225,7 +236,7 @@ def _settled_accounts(sb, accounts: list[dict[str, Any]]) -> list[dict[str, Any]
             lro.settle(sb, "batch_account_delete", account["id"])
             account = get(sb, account["id"])
         if account is not None:
-            out.append(account)
+            out.append(_with_endpoint(sb, account))
     return out
 
 

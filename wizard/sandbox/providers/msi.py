@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from .. import directory
 from ..arm import (get, list_children, list_in_subscription, now_iso, page, provider_id, public, put, delete,
@@ -132,6 +133,9 @@ def put_fic(sb, req: Request) -> Response:
         existing = get(sb, _fic_id(req))
         fic = {"id": _fic_id(req), "name": name, "type": FIC_TYPE,
                "properties": {"issuer": issuer, "subject": subject, "audiences": audiences}}
+        # Entra honours a written credential only after it propagates (login.py); an unchanged re-PUT keeps its age.
+        unchanged = existing is not None and existing["properties"] == fic["properties"]
+        fic["_sandbox"] = {"created": existing.get("_sandbox", {}).get("created", 0.0) if unchanged else time.time()}
         put(sb, fic, parent=identity["id"])
     return Response(200 if existing else 201, public(fic))
 

@@ -1,0 +1,313 @@
+"""OIDC issuers for workload identity federation: each AKS cluster's issuer and a GitHub Actions stand-in.
+
+An AKS cluster with `oidcIssuerProfile.enabled` gets an issuer URL served by the sandbox itself,
+`{arm_url}/oidc/{tenant}/{guid}/` (real ones look like https://{region}.oic.prod-aks.azure.com/{tenant}/{guid}/),
+with its discovery document and JWKS at `{issuer}.well-known/openid-configuration` and `{issuer}openid/v1/jwks`.
+The URL is fixed when the issuer is created, like a real cluster's, so federated credentials written against it
+keep matching after the sandbox restarts on another port (the documents stay reachable by path).
+GitHub's issuer is `https://token.actions.githubusercontent.com`; the sandbox holds a key for it.
+
+Two sandbox-only endpoints hand out what a workload would present to Entra ID (they need an operator token):
+- `/_sandbox/aks/token?clusterId=&namespace=&serviceAccount=[&audience=&expirationSeconds=]` mints what the
+  kubelet projects into a pod using workload identity; answers {"token", "expirationTimestamp"} (a TokenRequest
+  status).
+- `/_sandbox/github/token?repository=ORG/REPO[&ref=refs/heads/B|refs/tags/T][&environment=E]
+  [&eventName=pull_request][&audience=]` mints a GitHub Actions OIDC token; answers {"value"} as the runner's
+  ACTIONS_ID_TOKEN_REQUEST_URL does.
+Each issuer signs with its own RSA key, kept in the store so tokens verify after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ..arm import get, now_iso
+from ..router import ARM, LOGIN, ArmError, Request, Response, router
+from ..tokens import b64url, b64url_decode
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+ISSUER_KEY = "oidc_issuer_key"
+"""Kind: issuer URL -> {"issuer", "pem"}."""
+AKS_ISSUER = "aks_oidc_issuer"
+"""Kind: issuer GUID -> {"guid", "issuer", "clusterId"}."""
+SA_TOKEN_LIFETIME_S = 3600  # the workload identity webhook's default projected-token expiry
+GITHUB_TOKEN_LIFETIME_S = 300
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SA_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def _sha256(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(data)
+    return digest.finalize()
+
+
+class SigningKey:
+    """One issuer's RSA key: signs RS256 JWTs and verifies them."""
+
+    def __init__(self, key: rsa.RSAPrivateKey):
+        self._key = key
+        n = key.public_key().public_numbers().n
+        self.kid = b64url(_sha256(n.to_bytes((n.bit_length() + 7) // 8, "big")))[:43]
+
+    def sign(self, claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+        head = {"alg": "RS256", "kid": self.kid, **(header or {})}
+        signing_input = f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(claims).encode())}"
+        signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64url(signature)}"
+
+    def verifies(self, token: str) -> bool:
+        parts = token.split(".")
+        try:
+            self._key.public_key().verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode(),
+                                          padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError, IndexError):
+            return False
+        return True
+
+    def jwks(self) -> dict[str, Any]:
+        numbers = self._key.public_key().public_numbers()
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": b64url(n), "e": b64url(e)}]}
+
+
+_loaded: "WeakKeyDictionary[Any, dict[str, SigningKey]]" = WeakKeyDictionary()
+"""Keys already parsed, per store (parsing a PEM key validates it, which is slow)."""
+
+
+def signing_key(sb, issuer: str) -> SigningKey:
+    """The key `issuer` signs with, created on first use and kept in the store."""
+    cache = _loaded.setdefault(sb.store, {})
+    if issuer in cache:
+        return cache[issuer]
+    with sb.store.transaction():
+        record = sb.store.get(ISSUER_KEY, issuer)
+        if record is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+            sb.store.put(ISSUER_KEY, issuer, {"issuer": issuer, "pem": pem})
+        else:
+            key = serialization.load_pem_private_key(record["pem"].encode(), password=None)
+    cache[issuer] = SigningKey(key)
+    return cache[issuer]
+
+
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(header, claims) of a compact JWT, without checking anything; ValueError if it is not one."""
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        raise ValueError("a JWT has three dot-separated parts")
+    header, claims = json.loads(b64url_decode(parts[0])), json.loads(b64url_decode(parts[1]))
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise ValueError("JWT header and claims must be JSON objects")
+    return header, claims
+
+
+# ---- AKS issuers -------------------------------------------------------------------------------------------
+def new_aks_issuer(sb, cluster_id: str, guid: str | None = None) -> str:
+    """Create the OIDC issuer of a cluster; returns its URL (with the trailing slash, as AKS reports it)."""
+    guid = guid or str(uuid.uuid4())
+    issuer = f"{sb.arm_url}/oidc/{sb.tenant_id}/{guid}/"
+    sb.store.put(AKS_ISSUER, guid, {"guid": guid, "issuer": issuer, "clusterId": cluster_id})
+    return issuer
+
+
+def _live_cluster_issuer(sb, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The record if its cluster still exists and still publishes this issuer."""
+    if record is None:
+        return None
+    cluster = get(sb, record["clusterId"])
+    profile = (cluster or {}).get("properties", {}).get("oidcIssuerProfile") or {}
+    return record if profile.get("enabled") and profile.get("issuerURL") == record["issuer"] else None
+
+
+def known_issuer(sb, issuer: str) -> bool:
+    """True for the issuers whose keys the sandbox holds: GitHub's and every live cluster's."""
+    if issuer == GITHUB_ISSUER:
+        return True
+    return any(_live_cluster_issuer(sb, r) for r in sb.store.list(AKS_ISSUER) if r["issuer"] == issuer)
+
+
+@router.route("GET", "/oidc/{tenant}/{guid}/.well-known/openid-configuration", operation="oidc_discovery",
+              plane=LOGIN, needs_api_version=False, authenticated=False)
+def aks_discovery(sb, req: Request) -> Response:
+    record = _require_aks_issuer(sb, req)
+    base = f"{sb.arm_url}/oidc/{req.params['tenant']}/{req.params['guid']}/"
+    return Response(200, {"issuer": record["issuer"], "jwks_uri": base + "openid/v1/jwks",
+                          "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+                          "id_token_signing_alg_values_supported": ["RS256"]})
+
+
+@router.route("GET", "/oidc/{tenant}/{guid}/openid/v1/jwks", operation="oidc_discovery", plane=LOGIN,
+              needs_api_version=False, authenticated=False)
+def aks_jwks(sb, req: Request) -> Response:
+    record = _require_aks_issuer(sb, req)
+    return Response(200, signing_key(sb, record["issuer"]).jwks())
+
+
+def _require_aks_issuer(sb, req: Request) -> dict[str, Any]:
+    record = _live_cluster_issuer(sb, sb.store.get(AKS_ISSUER, req.params["guid"]))
+    if record is None or req.params["tenant"].lower() != sb.tenant_id.lower():
+        raise ArmError(404, "NotFound", "404 page not found", body={"error": "404 page not found"})
+    return record
+
+
+# ---- minting ----------------------------------------------------------------------------------------------
+def mint_service_account_token(sb, cluster: dict[str, Any], namespace: str, service_account: str, *,
+                               audience: str = EXCHANGE_AUDIENCE, lifetime_s: float = SA_TOKEN_LIFETIME_S,
+                               now: float | None = None) -> tuple[str, int]:
+    """A projected service-account token of `cluster` (its issuer must be enabled): (jwt, exp)."""
+    issuer = cluster["properties"]["oidcIssuerProfile"]["issuerURL"]
+    now = time.time() if now is None else now
+    exp = int(now + lifetime_s)
+    pod = f"{service_account}-{uuid.uuid4().hex[:5]}"
+    claims = {"aud": [audience], "exp": exp, "iat": int(now), "nbf": int(now), "iss": issuer,
+              "jti": str(uuid.uuid4()),
+              "kubernetes.io": {"namespace": namespace,
+                                "node": {"name": "aks-nodepool1-00000000-vmss000000", "uid": str(uuid.uuid4())},
+                                "pod": {"name": pod, "uid": str(uuid.uuid4())},
+                                "serviceaccount": {"name": service_account, "uid": str(uuid.uuid5(
+                                    uuid.NAMESPACE_URL, f"{issuer}{namespace}/{service_account}"))}},
+              "sub": f"system:serviceaccount:{namespace}:{service_account}"}
+    return signing_key(sb, issuer).sign(claims), exp
+
+
+def github_subject(repository: str, *, ref: str | None = None, environment: str | None = None,
+                   event_name: str = "push") -> str:
+    """GitHub's default `sub`: an environment wins, then a pull_request event, then the ref."""
+    if environment:
+        return f"repo:{repository}:environment:{environment}"
+    if event_name == "pull_request":
+        return f"repo:{repository}:pull_request"
+    return f"repo:{repository}:ref:{ref or 'refs/heads/main'}"
+
+
+def mint_github_token(sb, repository: str, *, ref: str | None = None, environment: str | None = None,
+                      event_name: str = "push", audience: str = EXCHANGE_AUDIENCE,
+                      lifetime_s: float = GITHUB_TOKEN_LIFETIME_S, now: float | None = None) -> tuple[str, int]:
+    """A GitHub Actions OIDC token for a job of `repository`: (jwt, exp)."""
+    now = time.time() if now is None else now
+    exp = int(now + lifetime_s)
+    ref = ref or ("refs/pull/1/merge" if event_name == "pull_request" else "refs/heads/main")
+    owner = repository.split("/", 1)[0]
+    workflow_ref = f"{repository}/.github/workflows/deploy.yml@{ref}"
+    claims = {"jti": str(uuid.uuid4()), "sub": github_subject(repository, ref=ref, environment=environment,
+                                                              event_name=event_name),
+              "aud": audience, "ref": ref, "sha": uuid.uuid4().hex + uuid.uuid4().hex[:8],
+              "repository": repository, "repository_owner": owner, "repository_visibility": "private",
+              "repository_id": str(uuid.uuid5(uuid.NAMESPACE_URL, repository).int % 10**9),
+              "repository_owner_id": str(uuid.uuid5(uuid.NAMESPACE_URL, owner).int % 10**8),
+              "run_id": str(int(now)), "run_number": "1", "run_attempt": "1", "actor": "sandbox-user",
+              "actor_id": "1", "workflow": "deploy", "workflow_ref": workflow_ref, "job_workflow_ref": workflow_ref,
+              "event_name": event_name, "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
+              "ref_protected": "false", "head_ref": "", "base_ref": "", "runner_environment": "github-hosted",
+              "iss": GITHUB_ISSUER, "nbf": int(now) - 5, "exp": exp, "iat": int(now)}
+    if environment:
+        claims["environment"] = environment
+    key = signing_key(sb, GITHUB_ISSUER)
+    return key.sign(claims, {"typ": "JWT", "x5t": key.kid[:27]}), exp
+
+
+# ---- sandbox-only endpoints -----------------------------------------------------------------------------
+def _params(req: Request) -> dict[str, str]:
+    """Query parameters (keys lower-cased), overlaid by a JSON object body on POST."""
+    params = dict(req.query)
+    if req.method == "POST" and req.body:
+        params.update({str(k).lower(): str(v) for k, v in req.json_object().items() if v is not None})
+    return params
+
+
+def _bad(message: str) -> ArmError:
+    return ArmError(400, "InvalidParameter", message)
+
+
+def _lifetime(raw: str | None, default: float) -> float:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise _bad(f"expirationSeconds '{raw}' must be a positive number of seconds.")
+    return value
+
+
+def _mint_aks(sb, req: Request) -> Response:
+    params = _params(req)
+    cluster_id, namespace, account = (params.get(k, "") for k in ("clusterid", "namespace", "serviceaccount"))
+    if not cluster_id or not namespace or not account:
+        raise _bad("clusterId, namespace and serviceAccount are required.")
+    if not _K8S_NAME.match(namespace) or not _SA_NAME.match(account):
+        raise _bad(f"'{namespace}/{account}' is not a valid Kubernetes namespace/service account name (lower-case "
+                   "letters, digits and '-', starting and ending with a letter or digit).")
+    from .aks import require_cluster_by_id
+    cluster = require_cluster_by_id(sb, cluster_id)
+    props = cluster["properties"]
+    if not (props.get("oidcIssuerProfile") or {}).get("enabled"):
+        raise ArmError(400, "OIDCIssuerNotEnabled", f"The cluster '{cluster['name']}' has no OIDC issuer: set "
+                       "properties.oidcIssuerProfile.enabled=true, then read its issuerURL.")
+    if not ((props.get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"):
+        raise ArmError(400, "WorkloadIdentityNotEnabled", f"The cluster '{cluster['name']}' does not run the workload "
+                       "identity webhook, so no pod gets a projected token: set "
+                       "properties.securityProfile.workloadIdentity.enabled=true.")
+    token, exp = mint_service_account_token(sb, cluster, namespace, account,
+                                            audience=params.get("audience") or EXCHANGE_AUDIENCE,
+                                            lifetime_s=_lifetime(params.get("expirationseconds"), SA_TOKEN_LIFETIME_S))
+    return Response(200, {"token": token, "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))})
+
+
+def _mint_github(sb, req: Request) -> Response:
+    params = _params(req)
+    repository, ref = params.get("repository", ""), params.get("ref") or None
+    if not _REPOSITORY.match(repository):
+        raise _bad(f"repository '{repository}' must be ORG/REPO.")
+    if ref is not None and not ref.startswith(("refs/heads/", "refs/tags/", "refs/pull/")):
+        raise _bad(f"ref '{ref}' must be a full ref: refs/heads/BRANCH, refs/tags/TAG or refs/pull/N/merge.")
+    token, _ = mint_github_token(sb, repository, ref=ref, environment=params.get("environment") or None,
+                                 event_name=params.get("eventname") or "push",
+                                 audience=params.get("audience") or EXCHANGE_AUDIENCE,
+                                 lifetime_s=_lifetime(params.get("expirationseconds"), GITHUB_TOKEN_LIFETIME_S))
+    return Response(200, {"value": token})
+
+
+for _method in ("GET", "POST"):
+    router.route(_method, "/_sandbox/aks/token", operation="sandbox_token_mint", plane=ARM,
+                 needs_api_version=False)(_mint_aks)
+    router.route(_method, "/_sandbox/github/token", operation="sandbox_token_mint", plane=ARM,
+                 needs_api_version=False)(_mint_github)
+
+
+@router.route("GET", "/_sandbox/github/.well-known/openid-configuration", operation="oidc_discovery", plane=ARM,
+              needs_api_version=False, authenticated=False)
+def github_discovery(sb, req: Request) -> Response:
+    return Response(200, {"issuer": GITHUB_ISSUER, "jwks_uri": f"{sb.arm_url}/_sandbox/github/.well-known/jwks",
+                          "subject_types_supported": ["public", "pairwise"], "response_types_supported": ["id_token"],
+                          "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository",
+                                               "environment", "event_name", "ref_type", "job_workflow_ref"],
+                          "id_token_signing_alg_values_supported": ["RS256"],
+                          "scopes_supported": ["openid", "repo", "repository_owner", "environment"]})
+
+
+@router.route("GET", "/_sandbox/github/.well-known/jwks", operation="oidc_discovery", plane=ARM,
+              needs_api_version=False, authenticated=False)
+def github_jwks(sb, req: Request) -> Response:
+    return Response(200, signing_key(sb, GITHUB_ISSUER).jwks())
+
+
+def expiry_text(at: float) -> str:
+    """Entra's timestamp format in assertion errors: 2024-10-02T22:05:03.0000000Z."""
+    return now_iso(at)
