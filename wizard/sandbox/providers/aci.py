@@ -94,7 +94,8 @@ def operation_status(sb, req: Request) -> Response:
         body["endTime"] = now_iso(op["ended"])
     if op["error"]:
         body["error"] = op["error"]
-    return Response(200, body)
+    # While in progress, tell the poller when to look again (1 s, never 0: the SDK would wait its default 30 s).
+    return Response(200, body, headers={"Retry-After": "1"} if op["status"] == "InProgress" else {})
 
 
 @router.route("GET", BASE + "/{name}/containers/{container}/logs", operation="aci_logs",
