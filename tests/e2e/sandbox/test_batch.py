@@ -72,7 +72,8 @@ def _vault_token(node: dict, client_id: str, monkeypatch) -> str:
 
 def test_demo_account_and_pool(az, sandbox, sub_id):
     account = az.batch.batch_account.get(RG, ACCOUNT)
-    assert account.account_endpoint == "contosobatch.westeurope.batch.azure.com"
+    # Each account's Batch service is a sandbox listener of its own (BatchClient talks to https://{accountEndpoint}).
+    assert account.account_endpoint == sandbox.batch_url(account.id).removeprefix("https://").rstrip("/")
     assert (account.pool_allocation_mode, account.provisioning_state) == ("BatchService", "Succeeded")
     assert account.pool_quota and account.dedicated_core_quota
     assert ACCOUNT in [a.name for a in az.batch.batch_account.list()]
@@ -95,7 +96,7 @@ def test_account_create_is_a_long_running_operation(az, sandbox):
     assert az.batch.batch_account.get("rg-platform", "platformbatch").provisioning_state == "Creating"
     account = poller.result()
     assert account.provisioning_state == "Succeeded"
-    assert account.account_endpoint == "platformbatch.northeurope.batch.azure.com"
+    assert account.account_endpoint == sandbox.batch_url(account.id).removeprefix("https://").rstrip("/")
     with pytest.raises(HttpResponseError) as err:
         az.batch.batch_account.begin_create("rg-platform", "Bad_Name", {"location": "northeurope"}).result()
     assert err.value.status_code == 400 and err.value.error.code == "AccountNameInvalid"

@@ -194,7 +194,8 @@ def build_cluster(sb, req: Request, body: dict[str, Any], existing: dict[str, An
     return {"id": cid, "location": location, "name": name, "type": TYPE, "tags": require_tags(body),
             "sku": {"name": "Base", "tier": str((body.get("sku") or {}).get("tier") or "Free")},
             "identity": _identity(sb, body.get("identity"), cid, name, existing), "properties": out,
-            "systemData": (existing or {}).get("systemData") or {"createdAt": now_iso(), "createdByType": "Application"},
+            "systemData": (existing or {}).get("systemData") or {"createdAt": now_iso(),
+                                                                  "createdByType": "Application"},
             "_sandbox": {"created": (existing or {}).get("_sandbox", {}).get("created", time.time())}}
 
 

@@ -1,14 +1,32 @@
-"""Entra ID for the sandbox tenant: OIDC discovery and the client-credentials token endpoint."""
+"""Entra ID for the sandbox tenant: OIDC discovery and the client-credentials token endpoint, with a client secret
+or with a federated assertion (workload identity federation).
+
+A federated assertion is a JWT from an issuer the sandbox knows (an AKS cluster's OIDC issuer, the GitHub Actions
+stand-in: oidc.py). Entra checks it as Azure does: in its valid time range (AADSTS700024), matching a federated
+identity credential of the identity whose client id is presented, on issuer, subject and audience, compared
+exactly, case and trailing slash included (AADSTS70021), and signed by the issuer's key (AADSTS700027). A credential
+written less than `realism.federation_propagation_s` ago does not match yet (AADSTS70021 too).
+"""
 
 from __future__ import annotations
 
+import math
+import time
+from typing import Any
 from urllib.parse import parse_qsl
 
 from .. import directory
+from ..arm import list_children, now_iso
 from ..router import LOGIN, ArmError, Request, Response, router
+from . import oidc
+from .msi import FIC_TYPE
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+FEDERATION_DOCS = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
 
 
-def _oauth_error(status: int, error: str, description: str) -> ArmError:
+def oauth_error(status: int, error: str, description: str) -> ArmError:
+    """Entra's token-endpoint error body: {error, error_description, error_codes, ...}."""
     return ArmError(status, error, description, body={"error": error, "error_description": description,
                                                       "error_codes": [int(description[6:].split(":")[0])] if description.startswith("AADSTS") else [],
                                                       "timestamp": "", "trace_id": "", "correlation_id": ""})
@@ -16,7 +34,7 @@ def _oauth_error(status: int, error: str, description: str) -> ArmError:
 
 def _check_tenant(sb, tenant: str) -> None:
     if tenant.lower() not in (sb.tenant_id.lower(), "organizations", "common"):
-        raise _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you "
+        raise oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you "
                            "have the correct tenant ID and are signing into the correct cloud.")
 
 
@@ -53,25 +71,84 @@ def token(sb, req: Request) -> Response:
     _check_tenant(sb, req.params["tenant"])
     form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
     if form.get("grant_type") != "client_credentials":
-        raise _oauth_error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type "
+        raise oauth_error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type "
                            f"'{form.get('grant_type', '')}'. The sandbox supports client_credentials.")
-    client_id, secret, scope = form.get("client_id", ""), form.get("client_secret", ""), form.get("scope", "")
+    client_id, scope = form.get("client_id", ""), form.get("scope", "")
     principal = directory.principal_by_app(sb.store, client_id)
     if principal is None:
-        raise _oauth_error(400, "unauthorized_client", f"AADSTS700016: Application with identifier '{client_id}' was "
+        raise oauth_error(400, "unauthorized_client", f"AADSTS700016: Application with identifier '{client_id}' was "
                            f"not found in the directory '{sb.tenant_id}'.")
-    if not directory.check_secret(principal, secret):
-        raise _oauth_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret "
+    extra = None
+    if "client_assertion" in form or "client_assertion_type" in form:
+        extra = _federated(sb, principal, form)
+    elif not directory.check_secret(principal, form.get("client_secret", "")):
+        raise oauth_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret "
                            f"being sent in the request is the client secret value, not the client secret ID, for a "
                            f"secret added to app '{client_id}'.")
     resources = [s for s in scope.split() if s.endswith("/.default")]
     if len(resources) != 1:
-        raise _oauth_error(400, "invalid_scope", f"AADSTS1002012: The provided value for scope {scope} is not valid. "
+        raise oauth_error(400, "invalid_scope", f"AADSTS1002012: The provided value for scope {scope} is not valid. "
                            "Client credential flows must have a scope value with /.default suffixed to the resource "
                            "identifier (application ID URI).")
     audience = resources[0][: -len("/.default")]
     access_token, exp = sb.issuer.issue(object_id=principal["objectId"], app_id=client_id, audience=audience,
-                                        lifetime_s=sb.realism.token_lifetime_s)
+                                        lifetime_s=sb.realism.token_lifetime_s, extra=extra)
     lifetime = int(sb.realism.token_lifetime_s)
     return Response(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                           "access_token": access_token})
+
+
+# ---- workload identity federation ----------------------------------------------------------------------------
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _instant(value: Any) -> str:
+    """A claim's time as Entra prints it, whatever the claim holds."""
+    return now_iso(float(value)) if _finite(value) and 0 <= value < 253402300800 else now_iso(0.0)  # < year 10000
+
+
+def _federated(sb, principal: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    """Check a federated client assertion for `principal`; the extra claims of the token it earns."""
+    for field in ("client_assertion_type", "client_assertion"):
+        if not form.get(field):
+            raise oauth_error(400, "invalid_request", f"AADSTS90014: The required field '{field}' is missing from "
+                              "the credential. Ensure that you have all the necessary parameters for the login "
+                              "request.")
+    if form["client_assertion_type"] != JWT_BEARER:
+        raise oauth_error(400, "invalid_request", "AADSTS700023: The client_assertion_type "
+                          f"'{form['client_assertion_type']}' is not supported: use '{JWT_BEARER}'.")
+    assertion = form["client_assertion"]
+    try:
+        _, claims = oidc.decode_unverified(assertion)
+    except ValueError:
+        raise oauth_error(400, "invalid_request", "AADSTS50027: JWT token is invalid or malformed.") from None
+    now = time.time()
+    exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat", 0))
+    if not (_finite(exp) and _finite(nbf) and exp > now and nbf <= now + 300):  # Entra allows 5 minutes of skew
+        raise oauth_error(400, "invalid_client", "AADSTS700024: Client assertion is not within its valid time range. "
+                          f"Current time: {now_iso(now)}, assertion valid from {_instant(nbf)}, expiry "
+                          f"time of assertion {_instant(exp)}. Review the documentation at "
+                          "https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+    issuer, subject = str(claims.get("iss", "")), str(claims.get("sub", ""))
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)] \
+        if isinstance(aud, list) else []
+    identity_id = principal.get("managedIdentityId")
+    matching = [f for f in (list_children(sb, identity_id, FIC_TYPE) if identity_id else [])
+                if f["properties"]["issuer"] == issuer and f["properties"]["subject"] == subject
+                and set(f["properties"]["audiences"]) & set(audiences)]
+    no_match = oauth_error(400, "invalid_request", "AADSTS70021: No matching federated identity record found for "
+                           f"presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
+                           f"Assertion Audience: '{','.join(audiences)}'. {FEDERATION_DOCS}")
+    if not oidc.known_issuer(sb, issuer):
+        if matching:  # Entra would fetch the issuer's keys from its discovery document, and fail
+            raise oauth_error(400, "invalid_request", f"AADSTS90061: Request to External OIDC endpoint failed. The "
+                              f"issuer '{issuer}' did not answer its OpenID discovery request.")
+        raise no_match
+    if not oidc.signing_key(sb, issuer).verifies(assertion):
+        raise oauth_error(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.")
+    window = sb.realism.federation_propagation_s
+    if not any(f.get("_sandbox", {}).get("created", 0.0) + window <= now for f in matching):
+        raise no_match
+    return {"xms_mirid": identity_id, "idtyp": "app"}

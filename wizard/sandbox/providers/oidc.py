@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..arm import get, now_iso
+from ..arm import get
 from ..router import ARM, LOGIN, ArmError, Request, Response, router
 from ..tokens import b64url, b64url_decode
 
@@ -241,8 +241,8 @@ def _lifetime(raw: str | None, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if value <= 0:
-        raise _bad(f"expirationSeconds '{raw}' must be a positive number of seconds.")
+    if not 0 < value <= 2**32:  # Kubernetes' TokenRequest limit; also refuses nan and inf
+        raise _bad(f"expirationSeconds '{raw}' must be a positive number of seconds, at most 2^32.")
     return value
 
 
@@ -306,8 +306,3 @@ def github_discovery(sb, req: Request) -> Response:
               needs_api_version=False, authenticated=False)
 def github_jwks(sb, req: Request) -> Response:
     return Response(200, signing_key(sb, GITHUB_ISSUER).jwks())
-
-
-def expiry_text(at: float) -> str:
-    """Entra's timestamp format in assertion errors: 2024-10-02T22:05:03.0000000Z."""
-    return now_iso(at)
