@@ -97,7 +97,7 @@ def _group_of(resource_id: str) -> str:
 
 def subscriptions(session: Any) -> Iterator[list[Subscription]]:
     return _pages(session.clients.subscriptions.subscriptions.list(), lambda s: Subscription(
-        s.subscription_id, s.display_name, str(s.state or "Enabled"), s.tenant_id or ""))
+        s.subscription_id, s.display_name, str(getattr(s.state, "value", s.state) or "Enabled"), s.tenant_id or ""))
 
 
 def resource_groups(session: Any, subscription_id: str) -> Iterator[list[Group]]:

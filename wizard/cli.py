@@ -59,11 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(verify)
     doctor = sub.add_parser("doctor", help="check a setup mi-wizard did not make")
     doctor.add_argument("--identity", required=True, help="the identity's resource id")
-    doctor.add_argument("--vault", required=True, help="the vault name")
-    doctor.add_argument("--secret", required=True, help="the secret name")
+    doctor.add_argument("--vault", default="", help="the vault name (with --secret)")
+    doctor.add_argument("--secret", default="", help="the secret name the workload reads")
     doctor.add_argument("--container-group", default="", help="the container group's resource id")
+    doctor.add_argument("--pool", default="", help="a Batch pool's resource id (the probe runs a task on it)")
+    doctor.add_argument("--federation", action="append", default=[], metavar="SPEC",
+                        help="a federated credential to check (repeatable): aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT "
+                             "or github:ORG/REPO:branch:NAME|environment:NAME|tag:NAME|pull_request")
+    doctor.add_argument("--grant", action="append", default=[], metavar="ROLE@SCOPE",
+                        help="a role the identity must hold on a resource (repeatable), e.g. AcrPull@/subscriptions/...")
     doctor.add_argument("--no-probe", action="store_true")
     _connection_options(doctor)
+    roles = sub.add_parser("roles", help="list the least-privilege roles mi-wizard grants, with what each allows")
+    roles.add_argument("--json", action="store_true")
     sub.add_parser("sandbox", help="run the sandbox standalone: mi-wizard sandbox serve --help", add_help=False)
     return parser
 

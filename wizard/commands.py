@@ -120,6 +120,7 @@ def cmd_plan(args: Any) -> int:
 @_guarded
 def cmd_apply(args: Any) -> int:
     from .engine import verify_setup
+    from .outputs import next_steps_for_state
     session = _session(args)
     if session is None:
         return NO_SIGN_IN
@@ -144,13 +145,18 @@ def cmd_apply(args: Any) -> int:
             engine.cancel.set()
             raise
         if args.no_verify:
-            emit(args, "Applied (not verified).", {"applied": True, "state": str(engine.store.path)})
+            steps = next_steps_for_state(engine.state)
+            emit(args, "Applied (not verified)." + ("\n\nNext steps:\n" + steps if steps else ""),
+                 {"applied": True, "state": str(engine.store.path), "next_steps": steps})
             return OK
         report = verify_setup(engine)
-        emit(args, "Verified: the workload can read the secret." if report.passed else
+        steps = next_steps_for_state(engine.state)
+        done = ("Verified: the workload can read the secret." if engine.spec.uses_vault else
+                "Verified: every link holds.")
+        emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
              f"Applied, but verification found a broken link: {report.broken.name}: {report.broken.detail}\n"
              f"  fix: {report.broken.fix}", {"applied": True, "state": str(engine.store.path),
-                                              "verify": report.to_dict()})
+                                              "verify": report.to_dict(), "next_steps": steps})
         return OK if report.passed else VERIFY_FAILED
     finally:
         session.close()
@@ -205,18 +211,18 @@ def cmd_verify(args: Any) -> int:
 
 @_guarded
 def cmd_doctor(args: Any) -> int:
-    from .verify import Checker, Target
+    from .doctor_args import DoctorArgError, doctor_target
+    from .verify import Checker
+    try:
+        target = doctor_target(args)
+    except DoctorArgError as err:
+        emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
+        return BAD_INPUT
     session = _session(args)
     if session is None:
         return NO_SIGN_IN
     try:
-        sub = args.identity.split("/")[2] if args.identity.count("/") > 2 else ""
-        if not sub:
-            emit(args, "mi-wizard: --identity must be the identity's resource id (/subscriptions/.../"
-                       "userAssignedIdentities/NAME).", {"error": {"code": "BadIdentityId"}})
-            return BAD_INPUT
-        target = Target(identity_id=args.identity, vault_name=args.vault, secret_name=args.secret,
-                        container_group_id=args.container_group)
+        sub = args.identity.split("/")[2]
         report = Checker(session.for_subscription(sub), target,
                          sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
         emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
@@ -224,3 +230,12 @@ def cmd_doctor(args: Any) -> int:
         return OK if report.passed else VERIFY_FAILED
     finally:
         session.close()
+
+
+def cmd_roles(args: Any) -> int:
+    from .azure import roles
+    rows = [{"role": r.name, "allows": r.allows, "for": [t.rsplit("/", 1)[-1] for t in r.fits] or ["any scope"],
+             "warning": r.warning} for r in roles.CURATED]
+    emit(args, "\n".join(f"{r['role']:30} {r['allows']}" + (f"\n{'':30} ! {r['warning']}" if r["warning"] else "")
+                         for r in rows), rows)
+    return OK

@@ -35,6 +35,14 @@ def suggested_names(setup: str) -> dict[str, str]:
             "resource_group": f"rg-{stem}"[:90]}
 
 
+def default_spec(setup: str) -> Spec:
+    """A new setup's spec: suggested names, RBAC, a grant on the one secret, a new ACI container group."""
+    names = suggested_names(setup)
+    return Spec.from_dict({"name": setup, "identity": {"name": names["identity"]}, "vault": {"name": names["vault"]},
+                           "secret": {"name": names["secret"]},
+                           "target": {"kind": "aci", "container_group": names["container_group"]}})
+
+
 def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict) and key != "environment":
@@ -72,7 +80,7 @@ class Draft:
               cloud: str = "public", at: str = "signin") -> "Draft":
         """Create the setup's state file (refused when one exists) and stand at screen `at`."""
         store = StateStore.for_setup(name, directory)
-        spec = spec or Spec(name=name)
+        spec = spec or default_spec(name)
         spec.name = name
         store.create(name, spec.to_dict())
         draft = cls(store)
@@ -146,18 +154,31 @@ class Draft:
             self.store.save(state)
             self.state = state
 
-    def record_plan(self, step_ids: list[str]) -> None:
-        """Planned steps (and the verification) become pending records, so the setup shows "0/8" progress;
-        pending records of steps no longer planned (the target was dropped) are removed."""
-        wanted = list(step_ids) + ["verify"]
+    def record_plan(self, items: list[dict[str, Any]]) -> None:
+        """The confirmed plan: its steps (and the verification) become pending records, so the setup shows
+        "0/8" progress, and a short copy (step, title, action) goes to ``ui["plan"]`` for the apply screen.
+        Pending records of steps no longer planned (the target was dropped) are removed."""
+        wanted = [str(i["step"]) for i in items] + ["verify"]
         with self._lock, self.store.lock():
             state = self.store.load()
             for step_id in [s for s, r in state.steps.items() if s not in wanted and r.status == "pending"]:
                 del state.steps[step_id]
             for step_id in wanted:
                 state.step(step_id)
+            state.ui["plan"] = [{"step": i["step"], "title": i["title"], "action": i["action"]} for i in items]
             self.store.save(state)
             self.state = state
+
+    def planned(self) -> list[dict[str, str]]:
+        """The confirmed plan's steps (step, title, action), as saved by record_plan."""
+        return list(self.state.ui.get("plan", []))
+
+    def export_spec(self, path: Path | str) -> Path:
+        """Write the choices as a shareable spec file (never a secret value)."""
+        from .spec import save_spec
+        path = Path(path).expanduser()
+        save_spec(self.spec, path)
+        return path
 
     # -- running --------------------------------------------------------------------------------------------
     def secret_source(self, typed: Callable[[], str] | None) -> Any:

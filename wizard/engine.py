@@ -18,6 +18,10 @@ from .spec import Spec
 from .state import State, StateStore
 from .steps.aci import AciStep
 from .steps.base import PlanItem, RunContext, Step, StepError
+from .steps.batch import BatchStep
+from .steps.batch_rescale import RescaleStep
+from .steps.extra_grants import ExtraGrantsStep
+from .steps.federation import FederationStep
 from .steps.grant import GrantStep
 from .steps.identity import IdentityStep
 from .steps.operator_access import OperatorAccessStep
@@ -27,7 +31,15 @@ from .steps.vault import VaultStep
 from .waits import WaitExpired
 
 ALL_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
-                                     GrantStep, AciStep)
+                                     GrantStep, FederationStep, ExtraGrantsStep, AciStep, BatchStep, RescaleStep)
+VAULT_STEPS = frozenset({"vault", "operator_access", "secret", "grant"})
+"""Skipped by a setup without a vault (vault.name = ""), e.g. GitHub OIDC with a role and nothing else."""
+
+
+def steps_for(spec: Spec) -> list[Step]:
+    """The steps a spec needs, in plan order."""
+    return [step for step in (cls() for cls in ALL_STEPS)
+            if step.applies(spec) and (spec.uses_vault or step.id not in VAULT_STEPS)]
 
 
 class PlanError(Exception):
@@ -98,7 +110,7 @@ class Engine:
         self.operator, self.sink = operator, sink
         self.cancel = cancel or threading.Event()
         self.secret_source, self.workers = secret_source, workers
-        self.steps = [cls() for cls in ALL_STEPS if cls().applies(spec)]
+        self.steps = steps_for(spec)
         self._state_lock = threading.RLock()
         self.state: State | None = None
         self.ctx: RunContext | None = None
@@ -148,7 +160,13 @@ class Engine:
             return Plan(items=[items[s.id] for s in self.steps if s.id in items],
                         problems=[f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"])
         ordered = [items[s.id] for s in self.steps]
-        return Plan(items=ordered, problems=[p for i in ordered for p in i.problems])
+        problems = [p for i in ordered for p in i.problems]
+        identity = items.get("identity")
+        if self.spec.identity.existing and identity is not None and identity.action == "create":
+            problems.append(f"identity: no identity {self.spec.identity.name} in {self.spec.identity_group}, and "
+                            "identity.existing = true says it must exist (mi-wizard will not create it). Check the "
+                            "name and resource group (e.g. the platform's resource group).")
+        return Plan(items=ordered, problems=problems)
 
     # ---- apply ---------------------------------------------------------------------------------------
     def apply(self, plan: Plan | None = None) -> State:

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+# Re-exported: the spec's workload parts are part of its API.
+from .spec_workloads import (FEDERATION_KINDS, GITHUB_ISSUER, MAX_FEDERATED_CREDENTIALS,  # noqa: F401
+                             TOKEN_EXCHANGE_AUDIENCE, ExtraGrantSpec, FederationSpec)
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
@@ -19,7 +23,7 @@ except ModuleNotFoundError:  # pragma: no cover
 ACCESS_MODELS = ("rbac", "access_policy")
 GRANT_SCOPES = ("secret", "vault")
 SOFT_DELETED_CHOICES = ("recover", "purge", "stop")
-TARGET_KINDS = ("none", "aci")
+TARGET_KINDS = ("none", "aci", "batch")
 
 
 class SpecError(ValueError):
@@ -31,11 +35,14 @@ class IdentitySpec:
     name: str = ""
     resource_group: str = ""
     """Defaults to the setup's resource group."""
+    existing: bool = False
+    """True: the identity must exist already (e.g. a platform's own identity); mi-wizard never creates it."""
 
 
 @dataclass
 class VaultSpec:
     name: str = ""
+    """Empty: the setup has no vault, secret or read grant (e.g. GitHub OIDC only)."""
     resource_group: str = ""
     access_model: str = "rbac"
     """rbac (least privilege, the default for new vaults) or access_policy (older vaults)."""
@@ -77,6 +84,20 @@ class TargetSpec:
     restart_policy: str = "Always"
     environment: dict[str, str] = field(default_factory=dict)
     recreate_if_terminated: bool = False
+    # Batch (kind = "batch"): the pool lives in account `account` of `resource_group`.
+    account: str = ""
+    pool: str = ""
+    vm_size: str = "STANDARD_D2S_V3"
+    """A new pool only: its VM size."""
+    node_image: str = "canonical:ubuntu-24_04-lts:server:latest"
+    """A new pool only: publisher:offer:sku:version of its Virtual Machine Configuration image."""
+    node_agent_sku: str = "batch.node.ubuntu 24.04"
+    dedicated_nodes: int = 1
+    """A new pool only: its fixed dedicated node count (the probe task needs at least one node)."""
+    low_priority_nodes: int = 0
+    rescale_for_identity: bool = False
+    """Batch nodes keep the identities they booted with. True: scale the pool to 0 and back to its current
+    counts so its nodes get the identity (running tasks finish first; the pool has no nodes meanwhile)."""
 
 
 @dataclass
@@ -102,6 +123,20 @@ class Spec:
     grant: GrantSpec = field(default_factory=GrantSpec)
     target: TargetSpec = field(default_factory=TargetSpec)
     verify: VerifySpec = field(default_factory=VerifySpec)
+    federation: list[FederationSpec] = field(default_factory=list, metadata={"item": FederationSpec})
+    grant_extra: list[ExtraGrantSpec] = field(default_factory=list, metadata={"item": ExtraGrantSpec})
+
+    @property
+    def uses_vault(self) -> bool:
+        """False for a setup without a vault (vault.name = ""): no vault, secret, read grant or probe."""
+        return bool(self.vault.name)
+
+    def extra_grants(self) -> list[ExtraGrantSpec]:
+        """The extra grants, plus the role each GitHub federation asks for on its runner's resource group."""
+        implied = [ExtraGrantSpec(role=f.runner_role, scope=f"resourceGroups/{f.runner_resource_group}",
+                                  note=f"GitHub Actions runner ({f.repository})")
+                   for f in self.federation if f.kind == "github" and f.runner_role]
+        return list(self.grant_extra) + implied
 
     # Resource groups of the parts default to the setup's group.
     @property
@@ -139,8 +174,9 @@ class Spec:
         check("resource_group", names.validate_resource_group_name(self.resource_group))
         check("location", names.validate_location(self.location))
         check("identity.name", names.validate_identity_name(self.identity.name))
-        check("vault.name", names.validate_vault_name(self.vault.name))
-        check("secret.name", names.validate_secret_name(self.secret.name))
+        if self.uses_vault:
+            check("vault.name", names.validate_vault_name(self.vault.name))
+            check("secret.name", names.validate_secret_name(self.secret.name))
         for label, value, allowed in (("vault.access_model", self.vault.access_model, ACCESS_MODELS),
                                       ("grant.scope", self.grant.scope, GRANT_SCOPES),
                                       ("vault.if_soft_deleted", self.vault.if_soft_deleted, SOFT_DELETED_CHOICES),
@@ -154,6 +190,12 @@ class Spec:
             check("target.container_group", names.validate_container_group_name(self.target.container_group))
             if not self.target.existing and not self.target.image:
                 problems.append("target.image: a new container group needs an image.")
+        if self.target.kind == "batch":
+            from .spec_rules import batch_problems
+            problems += batch_problems(self)
+        from .spec_rules import federation_problems, grant_problems
+        problems += federation_problems(self)
+        problems += grant_problems(self)
         return problems
 
 
@@ -170,11 +212,20 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     for key, value in data.items():
         default = getattr(defaults, key)
         label = f"{where}.{key}"
-        if is_dataclass(default):
+        item = known[key].metadata.get("item")
+        if item is not None:
+            if not isinstance(value, list):
+                raise SpecError(f"{label}: expected a list of tables ([[{key}]] blocks).")
+            values[key] = [_build(item, entry, f"{label}[{n}]") for n, entry in enumerate(value)]
+        elif is_dataclass(default):
             values[key] = _build(type(default), value, label)
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise SpecError(f"{label}: expected true or false, found {value!r}.")
+            values[key] = value
+        elif isinstance(default, int) and not isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SpecError(f"{label}: expected a whole number, found {value!r}.")
             values[key] = value
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -216,7 +267,9 @@ def _prune(data: dict[str, Any]) -> dict[str, Any]:
     # Empty strings, lists and tables say nothing a default doesn't: keep shared specs short.
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, dict) and key not in ("environment",):
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out[key] = [_prune(v) for v in value]
+        elif isinstance(value, dict) and key not in ("environment",):
             value = _prune(value)
             if value:
                 out[key] = value

@@ -1,7 +1,10 @@
 """Verify and doctor: check every link of the chain and name the broken one.
 
-identity exists -> attached to the target -> grant effective for the secret -> secret exists and enabled ->
-live probe: the target itself, with the identity's client id, reads the secret (never printing it).
+The chain, per workload (links in this order, each present when the setup has that part):
+identity exists -> attached to the target (ACI group / Batch pool's identity map) -> federated credentials
+(issuer, subject, audience; an AKS cluster's OIDC issuer and workload identity) -> grant effective for the
+secret -> secret exists and enabled -> extra grants effective -> Batch nodes hold the identity -> live probe:
+the target itself, with the identity's client id, reads the secret (never printing it).
 A probe refused while a grant exists and is young is "not yet effective" (waited out); refused with no
 grant is "never will" (fixed, not waited for).
 """
@@ -12,7 +15,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -52,6 +55,9 @@ class Report:
     def broken(self) -> Link | None:
         return next((link for link in self.links if not link.ok), None)
 
+    def link(self, name: str) -> Link | None:
+        return next((link for link in self.links if link.name == name), None)
+
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "links": [link.to_dict() for link in self.links], "probe": self.verdict}
 
@@ -61,12 +67,21 @@ class Target:
     """What to verify: found by the engine from the state, or given to doctor by the user."""
 
     identity_id: str
-    vault_name: str
-    secret_name: str
+    vault_name: str = ""
+    """Empty: the setup has no vault (no grant, secret or probe links)."""
+    secret_name: str = ""
     container_group_id: str = ""
     granted_at: float | None = None
     vault_id: str = ""
     """Known when verifying a setup mi-wizard made: saves a subscription-wide vault listing."""
+    pool_id: str = ""
+    """A Batch pool's ARM id."""
+    pool_nodes_stale: bool = False
+    """The state knows the pool's nodes booted before the identity was added (and were not replaced since)."""
+    federations: list[dict[str, Any]] = field(default_factory=list)
+    """Each {kind, issuer, subject, audience, name?, cluster_id?}; an AKS issuer is re-read from the cluster."""
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    """Extra grants, each {role, scope, note?}."""
 
 
 class Checker:
@@ -85,17 +100,32 @@ class Checker:
         return link
 
     def run(self, *, probe: bool = True) -> Report:
+        from . import verify_batch, verify_links
         identity = self.check_identity()
         if identity is None:
             return self.report
         group = self.check_attached(identity) if self.target.container_group_id else None
-        vault = self.find_vault()
-        if vault is None:
-            return self.report
-        grant_ok = self.check_grant(identity, vault)
-        secret_ok = self.check_secret(vault)
-        if probe and group is not None and secret_ok and self.report.links[1].ok:
-            self.check_probe(identity, vault, group, grant_ok)
+        pool = verify_batch.check_pool(self, identity) if self.target.pool_id else None
+        attached = bool(self.report.links[-1].ok) if (group is not None or pool is not None) else False
+        for fed in self.target.federations:
+            verify_links.check_federation(self, identity, fed)
+        vault = grant_ok = secret_ok = None
+        if self.target.vault_name:
+            vault = self.find_vault()
+            if vault is not None:
+                grant_ok = self.check_grant(identity, vault)
+                secret_ok = self.check_secret(vault)
+        for grant in self.target.grants:
+            verify_links.check_extra_grant(self, identity, grant)
+        runnable = probe and vault is not None and secret_ok and attached
+        if pool is not None:
+            verify_batch.check_nodes_and_probe(self, identity, pool, vault, bool(grant_ok), probe=bool(runnable))
+        elif runnable and group is not None:
+            from .live_probe import run_aci_probe, verdict_link
+            verdict, failed = self.probe_verdict(lambda: run_aci_probe(
+                self.clients, group, identity, vault.properties.vault_uri, self.target.secret_name,
+                image=self.probe_image, cancel=self.cancel), bool(grant_ok))
+            self.add(failed or verdict_link(verdict, bool(grant_ok), identity))
         return self.report
 
     # ---- links -----------------------------------------------------------------------------------------
@@ -189,13 +219,14 @@ class Checker:
         self.add(Link("secret", True, f"{self.target.secret_name} exists and is enabled."))
         return True
 
-    def check_probe(self, identity: Any, vault: Any, group: Any, grant_ok: bool) -> None:
-        from .live_probe import run_aci_probe, verdict_link
+    def probe_verdict(self, run: Callable[[], dict[str, Any]],
+                      grant_ok: bool) -> tuple[dict[str, Any] | None, Link | None]:
+        """Run the probe, waiting while a young grant is not yet effective: (verdict, None), or (None, the probe
+        link saying why there is no verdict)."""
         young = self.target.granted_at is not None and time.time() - self.target.granted_at < self.wait_limit_s
 
         def attempt() -> dict[str, Any]:
-            verdict = run_aci_probe(self.clients, group, identity, vault.properties.vault_uri,
-                                    self.target.secret_name, image=self.probe_image, cancel=self.cancel)
+            verdict = run()
             if grant_ok and young and verdict.get("code") in ("ForbiddenByRbac", "AccessDenied", "Forbidden"):
                 raise _NotYet(verdict)
             return verdict
@@ -207,17 +238,15 @@ class Checker:
                                limit_s=max(1.0, self.wait_limit_s - (time.time() - (self.target.granted_at or 0))),
                                first_delay_s=1.0, max_delay_s=20.0)
         except WaitExpired as err:
-            verdict = err.last_error.verdict if isinstance(err.last_error, _NotYet) else {}
-            self.report.verdict = verdict
-            self.add(Link("probe", False, "The grant exists but Key Vault still refuses it after waiting.",
-                          "Azure can take longer than documented: run `mi-wizard verify` again later.", pending=True))
-            return
+            self.report.verdict = err.last_error.verdict if isinstance(err.last_error, _NotYet) else {}
+            return None, Link("probe", False, "The grant exists but Key Vault still refuses it after waiting.",
+                              "Azure can take longer than documented: run `mi-wizard verify` again later.",
+                              pending=True)
         except Exception as exc:  # noqa: BLE001 - the probe itself could not run
             info = explain(exc)
-            self.add(Link("probe", False, f"The probe could not run: {info.code}: {info.explanation}", info.fix))
-            return
+            return None, Link("probe", False, f"The probe could not run: {info.code}: {info.explanation}", info.fix)
         self.report.verdict = verdict
-        self.add(verdict_link(verdict, grant_ok, identity))
+        return verdict, None
 
 
 class _NotYet(Exception):
@@ -227,12 +256,24 @@ class _NotYet(Exception):
 
 
 def target_from_state(state: Any) -> Target:
+    from .steps.batch_rescale import stale_nodes_recorded
     spec = state.spec
-    grant = state.step("grant").outputs
-    group = state.step("target").outputs.get("id", "") if spec.get("target", {}).get("kind") == "aci" else ""
-    return Target(identity_id=state.step("identity").outputs["id"], vault_name=spec["vault"]["name"],
-                  secret_name=spec["secret"]["name"], container_group_id=group, granted_at=grant.get("granted_at"),
-                  vault_id=state.step("vault").outputs.get("id", ""))
+    kind = spec.get("target", {}).get("kind")
+    target_out = state.step("target").outputs
+    has_vault = bool(spec.get("vault", {}).get("name"))
+    federations = state.step("federation").outputs.get("credentials", []) if spec.get("federation") else []
+    grants = state.step("grants").outputs.get("grants", []) if spec.get("grant_extra") or any(
+        f.get("runner_role") for f in spec.get("federation", [])) else []
+    return Target(identity_id=state.step("identity").outputs["id"],
+                  vault_name=spec["vault"]["name"] if has_vault else "",
+                  secret_name=spec["secret"]["name"] if has_vault else "",
+                  container_group_id=target_out.get("id", "") if kind == "aci" else "",
+                  granted_at=state.step("grant").outputs.get("granted_at") if has_vault else None,
+                  vault_id=state.step("vault").outputs.get("id", "") if has_vault else "",
+                  pool_id=target_out.get("id", "") if kind == "batch" else "",
+                  pool_nodes_stale=kind == "batch" and stale_nodes_recorded(state, include_verify=False),
+                  federations=[dict(f) for f in federations],
+                  grants=[{"role": g["role"], "scope": g["scope"], "note": g.get("note", "")} for g in grants])
 
 
 def probe_name(group_name: str) -> str:

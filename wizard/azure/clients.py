@@ -30,6 +30,12 @@ def make_credential(profile: CloudProfile, kind: str = "auto", **kwargs: Any) ->
                                            **common)
 
 
+BATCH_SCOPES = {"public": "https://batch.core.windows.net//.default",
+                "sandbox": "https://batch.core.windows.net//.default",
+                "china": "https://batch.chinacloudapi.cn/.default",
+                "usgov": "https://batch.core.usgovcloudapi.net/.default"}
+
+
 class AzureClients:
     """One place to get each management client for a subscription (created once, reused)."""
 
@@ -89,6 +95,16 @@ class AzureClients:
         from azure.mgmt.batch import BatchManagementClient
         return self._client("batch", lambda: BatchManagementClient(
             self.credential, self.subscription_id, **self.profile.client_kwargs()))
+
+    def batch_data(self, endpoint: str):
+        """The Batch service (data plane) client of one account; `endpoint` is its accountEndpoint."""
+        from azure.batch import BatchClient
+        url = endpoint if "://" in endpoint else f"https://{endpoint}"
+        # The SDK's default scope is the public cloud's ("https://batch.core.windows.net//.default", the double
+        # slash is Batch's resource id plus "/.default"); sovereign clouds have their own Batch resource.
+        scope = BATCH_SCOPES.get(self.profile.name, BATCH_SCOPES["public"])
+        return self._client(f"batch_data:{url.lower()}", lambda: BatchClient(
+            url, self.credential, credential_scopes=[scope], **self.profile.transport_kwargs()))
 
     def secrets(self, vault_url: str):
         from azure.keyvault.secrets import SecretClient

@@ -23,18 +23,21 @@ KILL_POINTS = [("resource_group_create", 1), ("managed_identity_create", 1), ("k
                ("aci_create", 1)]
 
 
-def write_spec(tmp_path: Path) -> Path:
+def write_spec(tmp_path: Path, spec=None) -> Path:
     from wizard.spec import dump_spec
     path = tmp_path / "setup.toml"
-    path.write_text(dump_spec(build_spec()))
+    path.write_text(dump_spec(spec or build_spec()))
     return path
 
 
-def run_cli_until_killed(sandbox, tmp_path: Path, operation: str, occurrence: int) -> int:
+def run_cli_until_killed(sandbox, tmp_path: Path, operation: str, occurrence: int, spec=None) -> int:
+    """Run `mi-wizard apply` (of `spec`, default the ACI one) in a subprocess and SIGKILL it as soon as the sandbox
+    has accepted the `occurrence`-th write of `operation`."""
     descriptor = tmp_path / "sandbox.json"
     sandbox.write_descriptor(descriptor)
     env = {**os.environ, "MI_TEST_SECRET": SECRET_VALUE, "MI_WIZARD_STATE_DIR": str(tmp_path / "state")}
-    proc = subprocess.Popen([sys.executable, "-m", "wizard", "apply", str(write_spec(tmp_path)), "--yes", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "wizard", "apply", str(write_spec(tmp_path, spec)), "--yes",
+                             "--json",
                              "--sandbox-descriptor", str(descriptor), "--secret-from", "env:MI_TEST_SECRET"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen, killed = [0], threading.Event()

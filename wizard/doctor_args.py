@@ -1,0 +1,68 @@
+"""Parse doctor's workload options into a verify Target (pure functions, no Azure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE, FederationSpec
+
+FEDERATION_HELP = ("aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT, or github:ORG/REPO:branch:NAME | environment:NAME | "
+                   "tag:NAME | pull_request")
+GRANT_HELP = "ROLE@SCOPE, e.g. 'AcrPull@/subscriptions/.../registries/acrcontoso'"
+
+
+class DoctorArgError(ValueError):
+    """A doctor option that cannot be understood, with the expected form."""
+
+
+def parse_federation(text: str) -> dict[str, Any]:
+    kind, _, rest = text.partition(":")
+    if kind == "aks":
+        cluster_id, _, names = rest.rpartition(":")
+        cluster_id, _, namespace = cluster_id.rpartition(":")
+        if not cluster_id.startswith("/subscriptions/") or not namespace or not names:
+            raise DoctorArgError(f"--federation {text!r}: expected aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT.")
+        fed = FederationSpec(kind="aks", namespace=namespace, service_account=names)
+        return {"kind": "aks", "cluster_id": cluster_id, "issuer": "", "subject": fed.subject,
+                "audience": TOKEN_EXCHANGE_AUDIENCE}
+    if kind == "github":
+        parts = rest.split(":")
+        if len(parts) < 2 or "/" not in parts[0]:
+            raise DoctorArgError(f"--federation {text!r}: expected github:ORG/REPO:branch:NAME (or environment:NAME, "
+                                 "tag:NAME, pull_request).")
+        repo, entity, value = parts[0], parts[1], ":".join(parts[2:])
+        if entity == "pull_request":
+            fed = FederationSpec(kind="github", repository=repo, pull_request=True)
+        elif entity in ("branch", "environment", "tag") and value:
+            fed = FederationSpec(kind="github", repository=repo, **{entity: value})
+        else:
+            raise DoctorArgError(f"--federation {text!r}: after the repository, give branch:NAME, environment:NAME, "
+                                 "tag:NAME or pull_request.")
+        return {"kind": "github", "issuer": GITHUB_ISSUER, "subject": fed.subject, "audience": TOKEN_EXCHANGE_AUDIENCE}
+    raise DoctorArgError(f"--federation {text!r}: expected {FEDERATION_HELP}.")
+
+
+def parse_grant(text: str) -> dict[str, Any]:
+    role, sep, scope = text.partition("@")
+    if not sep or not role.strip() or not scope.strip().startswith("/subscriptions/"):
+        raise DoctorArgError(f"--grant {text!r}: expected {GRANT_HELP}.")
+    return {"role": role.strip(), "scope": scope.strip().rstrip("/"), "note": ""}
+
+
+def doctor_target(args: Any) -> Any:
+    """The Target for `mi-wizard doctor` options; raises DoctorArgError with what to fix."""
+    from .verify import Target
+    if args.identity.count("/") < 8 or not args.identity.startswith("/subscriptions/"):
+        raise DoctorArgError("--identity must be the identity's resource id (/subscriptions/.../resourceGroups/.../"
+                             "providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME).")
+    if bool(args.vault) != bool(args.secret):
+        raise DoctorArgError("--vault and --secret go together (the secret the workload reads, in that vault).")
+    if args.container_group and args.pool:
+        raise DoctorArgError("--container-group and --pool: check one target at a time.")
+    if args.pool and "/pools/" not in args.pool:
+        raise DoctorArgError("--pool must be the pool's resource id (/subscriptions/.../batchAccounts/ACCOUNT/pools/"
+                             "POOL).")
+    return Target(identity_id=args.identity, vault_name=args.vault, secret_name=args.secret,
+                  container_group_id=args.container_group, pool_id=args.pool,
+                  federations=[parse_federation(f) for f in args.federation],
+                  grants=[parse_grant(g) for g in args.grant])

@@ -1,0 +1,196 @@
+"""What to do with a finished setup: the "next steps" text per workload, built from the state alone.
+
+ACI (Prefect): the work pool's identity field and AZURE_CLIENT_ID; Batch: the job-code snippet; AKS: the
+ServiceAccount manifest and the pod label; GitHub: the workflow snippet. Every snippet names the identity by
+its client id: a workload that can see several identities must say which one (AZURE_FACTS B6).
+No secret value is ever here: only names, ids and the secret's URI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RULE = "-" * 72
+
+
+def next_steps(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str:
+    """The next steps for a setup whose spec (as a dict) and step outputs (by step id) are given."""
+    identity = outputs.get("identity") or {}
+    if not identity.get("client_id"):
+        return ""
+    sections = [_identity(identity)]
+    secret_uri = _secret_uri(spec, outputs)
+    credentials = (outputs.get("federation") or {}).get("credentials", [])
+    kind = (spec.get("target") or {}).get("kind")
+    if kind == "aci":
+        sections.append(_aci(identity, outputs.get("target") or {}, secret_uri))
+    elif kind == "batch":
+        sections.append(_batch(spec, identity, outputs, secret_uri))
+    elif secret_uri and not credentials:
+        sections.append(_read_secret(identity, secret_uri, "Code that runs with this identity reads the secret so:"))
+    sections += [_aks(identity, c, secret_uri) for c in credentials if c.get("kind") == "aks"]
+    github = [c for c in credentials if c.get("kind") == "github"]
+    if github:
+        sections.append(_github(identity, github))
+    grants = (outputs.get("grants") or {}).get("grants", [])
+    if grants:
+        sections.append(_grants(identity, grants))
+    return f"\n{RULE}\n".join(s.rstrip() for s in sections if s) + "\n"
+
+
+def next_steps_for_state(state: Any) -> str:
+    return next_steps(state.spec, {step_id: record.outputs for step_id, record in state.steps.items()})
+
+
+def _identity(identity: dict[str, Any]) -> str:
+    return (f"Identity {identity.get('name')}\n"
+            f"  client id:   {identity['client_id']}\n"
+            f"  tenant id:   {identity.get('tenant_id', '')}\n"
+            f"  resource id: {identity.get('id', '')}")
+
+
+def _secret_uri(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str:
+    vault_uri = (outputs.get("vault") or {}).get("vault_uri", "")
+    name = (spec.get("secret") or {}).get("name", "")
+    if not vault_uri or not (spec.get("vault") or {}).get("name"):
+        return ""
+    return f"{vault_uri.rstrip('/')}/secrets/{name}"
+
+
+def _python_reader(client_id: str, secret_uri: str, client_id_expr: str | None = None) -> str:
+    vault_url, _, name = secret_uri.partition("/secrets/")
+    return (f"    from azure.identity import ManagedIdentityCredential\n"
+            f"    from azure.keyvault.secrets import SecretClient\n\n"
+            f"    credential = ManagedIdentityCredential(client_id={client_id_expr or repr(client_id)})\n"
+            f"    value = SecretClient({vault_url + '/'!r}, credential).get_secret({name!r}).value")
+
+
+def _read_secret(identity: dict[str, Any], secret_uri: str, intro: str) -> str:
+    return f"{intro}\n\n{_python_reader(identity['client_id'], secret_uri)}"
+
+
+def _aci(identity: dict[str, Any], target: dict[str, Any], secret_uri: str) -> str:
+    text = ("Azure Container Instances (Prefect)\n"
+            f"  Container group {target.get('name', '')} carries the identity and sets AZURE_CLIENT_ID.\n"
+            "  Prefect ACI work pool: set its identity field (\"identities\") to the identity's resource id:\n"
+            f"      {identity.get('id', '')}\n"
+            "  and add the environment variable to the pool's job template, so flow-run containers pick it:\n"
+            f"      AZURE_CLIENT_ID={identity['client_id']}")
+    if secret_uri:
+        text += ("\n\n  Flow code reads the secret (AZURE_CLIENT_ID names the identity):\n\n"
+                 "    import os\n" + _python_reader(identity["client_id"], secret_uri, 'os.environ["AZURE_CLIENT_ID"]'))
+    return text
+
+
+def _batch(spec: dict[str, Any], identity: dict[str, Any], outputs: dict[str, dict[str, Any]], secret_uri: str) -> str:
+    target = outputs.get("target") or {}
+    pool = target.get("name") or (spec.get("target") or {}).get("pool", "")
+    text = (f"Azure Batch pool {pool} (account {target.get('account', '')})\n"
+            "  Job code on the pool's nodes gets tokens from the node's IMDS. Name the identity by its client id\n"
+            "  (a pool can carry several identities), e.g. in the job's environment settings:\n"
+            f"      AZURE_CLIENT_ID={identity['client_id']}")
+    if secret_uri:
+        text += "\n\n  Job code:\n\n" + _python_reader(identity["client_id"], secret_uri)
+    rescale = outputs.get("rescale") or {}
+    if target.get("nodes_without_identity") and rescale.get("phase") != "done":
+        text += ("\n\n  NOTE: the pool's nodes booted before the identity was added and do not have it. Scale the\n"
+                 "  pool to 0 and back (set target.rescale_for_identity = true and apply again) before running jobs.")
+    return text
+
+
+def _aks(identity: dict[str, Any], credential: dict[str, Any], secret_uri: str) -> str:
+    namespace, account = credential.get("namespace", "default"), credential.get("service_account", "")
+    text = (f"AKS workload identity ({credential.get('name')}: {credential.get('subject')})\n"
+            "  Apply this ServiceAccount (kubectl apply -f sa.yaml):\n\n"
+            "    apiVersion: v1\n"
+            "    kind: ServiceAccount\n"
+            "    metadata:\n"
+            f"      name: {account}\n"
+            f"      namespace: {namespace}\n"
+            "      annotations:\n"
+            f"        azure.workload.identity/client-id: \"{identity['client_id']}\"\n\n"
+            "  and give each pod that uses it this label and service account (in the pod template):\n\n"
+            "    metadata:\n"
+            "      labels:\n"
+            "        azure.workload.identity/use: \"true\"\n"
+            "    spec:\n"
+            f"      serviceAccountName: {account}\n\n"
+            "  The webhook then injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE;\n"
+            "  DefaultAzureCredential() (or WorkloadIdentityCredential()) uses them.")
+    if secret_uri:
+        vault_url, _, name = secret_uri.partition("/secrets/")
+        text += ("\n\n    from azure.identity import DefaultAzureCredential\n"
+                 "    from azure.keyvault.secrets import SecretClient\n\n"
+                 f"    value = SecretClient({vault_url + '/'!r}, DefaultAzureCredential()).get_secret({name!r}).value")
+    return text
+
+
+def _github(identity: dict[str, Any], credentials: list[dict[str, Any]]) -> str:
+    subscription = (identity.get("id") or "").split("/")[2] if (identity.get("id") or "").count("/") > 2 else ""
+    trigger, job_extra = _github_trigger(credentials[0].get("subject", ""))
+    text = ("GitHub Actions\n"
+            "  In .github/workflows/deploy.yml (the ids are not secrets; repository variables work too):\n\n"
+            f"{trigger}"
+            "    permissions:\n"
+            "      id-token: write   # lets the job request its OIDC token\n"
+            "      contents: read\n"
+            "    jobs:\n"
+            "      deploy:\n"
+            "        runs-on: ubuntu-latest   # or your self-hosted runner's labels\n"
+            f"{job_extra}"
+            "        steps:\n"
+            "          - uses: azure/login@v2\n"
+            "            with:\n"
+            f"              client-id: {identity['client_id']}\n"
+            f"              tenant-id: {identity.get('tenant_id', '')}\n"
+            f"              subscription-id: {subscription}\n"
+            "          - run: az group list -o table   # az and Azure SDKs now act as the identity\n\n"
+            "  Azure accepts the job's token only when its subject is one of these (exact match):")
+    for credential in credentials:
+        text += f"\n    {credential.get('subject')}: {_github_when(credential.get('subject', ''))}"
+    return text
+
+
+def _github_when(subject: str) -> str:
+    if ":environment:" in subject:
+        return f"a job with `environment: {subject.split(':environment:', 1)[1]}`"
+    if ":ref:refs/heads/" in subject:
+        return f"a run for branch {subject.split(':ref:refs/heads/', 1)[1]} (and no environment)"
+    if ":ref:refs/tags/" in subject:
+        return f"a run for tag {subject.split(':ref:refs/tags/', 1)[1]} (and no environment)"
+    return "a run triggered by a pull request (and no environment)"
+
+
+def _github_trigger(subject: str) -> tuple[str, str]:
+    """The `on:` block and job lines that make the workflow's token carry exactly this subject."""
+    if ":environment:" in subject:
+        env = subject.split(":environment:", 1)[1]
+        return "    on: push   # any trigger: the job's environment decides\n", (
+            f"        environment: {env}   # the subject names this environment\n")
+    if ":ref:refs/heads/" in subject:
+        branch = subject.split(":ref:refs/heads/", 1)[1]
+        return f"    on:\n      push:\n        branches: [{branch}]\n", ""
+    if ":ref:refs/tags/" in subject:
+        tag = subject.split(":ref:refs/tags/", 1)[1]
+        return f"    on:\n      push:\n        tags: [\"{tag}\"]\n", ""
+    return "    on: pull_request\n", ""
+
+
+def _grants(identity: dict[str, Any], grants: list[dict[str, Any]]) -> str:
+    lines = [f"Other access for {identity.get('name')}:"]
+    for g in grants:
+        lines.append(f"  - {g.get('role')} on {g.get('label') or g.get('scope')}"
+                     + (f" ({g['note']})" if g.get("note") else ""))
+        scope = g.get("scope", "")
+        parts = scope.split("/")
+        if "/storageAccounts/" in scope:
+            account = parts[parts.index("storageAccounts") + 1]
+            lines.append(f"      BlobServiceClient('https://{account}.blob.core.windows.net', credential)")
+        elif "/registries/" in scope:
+            registry = parts[parts.index("registries") + 1]
+            lines.append(f"      az login --identity --client-id {identity['client_id']} && "
+                         f"az acr login --name {registry}")
+        elif "/vaults/" in scope:
+            vault = parts[parts.index("vaults") + 1]
+            lines.append(f"      SecretClient(<vault {vault}'s URI>, credential).get_secret(NAME)")
+    return "\n".join(lines)

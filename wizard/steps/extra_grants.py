@@ -1,0 +1,157 @@
+"""Roles for the identity on other resources: a storage container, a registry, another vault's secret, the
+GitHub runner's resource group. For a new identity or one that exists already (a platform's own identity).
+
+Each scope is read first (a grant on nothing fails late and obscurely); roles come from the curated list
+unless the spec knowingly allows any role; a role or scope broader than needed is named in the plan.
+Assignments get deterministic names (a resume re-uses them) and PrincipalNotFound is waited out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..azure import roles, scopes
+from ..azure.access import Grant, assignments_covering, grants_for
+from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step
+from .grant import assign_role
+from .identity import read_identity
+
+
+def find_role(ctx: RunContext, name: str, scope: str, allow_any: bool) -> roles.Role | None:
+    role = roles.find(name)
+    if role is not None or not allow_any:
+        return role
+    found = ctx.read(f"roledef-name:{name.lower()}", lambda: list(
+        ctx.clients.authorization.role_definitions.list(scope, filter=f"roleName eq '{name}'")))
+    return roles.custom(found[0].role_name, found[0].name) if found else None
+
+
+def effective(ctx: RunContext, principal_id: str, role: roles.Role, scope: str) -> list[Any]:
+    """Assignments that already give the principal what `role` is for at `scope` (the role or a broader one)."""
+    action, data = role.check
+    if action:
+        return grants_for(ctx.clients, principal_id, action, scope, data=data, reads=ctx.read)
+    return [Grant(ra.id, ra.name, role.name, role.guid, ra.scope, getattr(ra, "created_on", None))
+            for ra in assignments_covering(ctx.clients, principal_id, scope, ctx.read)
+            if ra.role_definition_id.rsplit("/", 1)[-1].lower() == role.guid.lower()]
+
+
+class ExtraGrantsStep(Step):
+    id = "grants"
+    title = "Access to other resources"
+    requires = ("identity", "resource_group")
+
+    def applies(self, spec) -> bool:
+        return bool(spec.extra_grants())
+
+    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+        identity = read_identity(ctx) if ctx.reads.get(f"rg:{ctx.spec.identity_group.lower()}", True) else None
+        return {"identity": identity,
+                "grants": [self.observe(ctx, n, g, identity) for n, g in enumerate(ctx.spec.extra_grants())]}
+
+    def observe(self, ctx: RunContext, n: int, grant: Any, identity: Any) -> dict[str, Any]:
+        label = f"grant_extra[{n}]" if n < len(ctx.spec.grant_extra) else "federation.runner_role"
+        seen: dict[str, Any] = {"spec": grant, "label": label, "problems": [], "details": []}
+        try:
+            info = scopes.parse(scopes.resolve(grant.scope, ctx.subscription_id))
+        except ValueError as err:
+            seen["problems"].append(f"{label}.scope: {err}")
+            return seen
+        seen["info"] = info
+        own_group = (info.kind == "resource_group" and info.resource_group.lower() == ctx.spec.resource_group.lower()
+                     and info.subscription.lower() == ctx.subscription_id.lower())
+        if own_group and ctx.reads.get(f"rg:{info.resource_group.lower()}", True) is None:
+            resource = "created by this setup"
+        else:
+            resource = ctx.read(f"scope:{info.id.lower()}", lambda: scopes.read(ctx.clients, info))
+        if resource is None:
+            seen["problems"].append(f"{label}.scope: nothing exists at {info.id}. Check the name, resource group and "
+                                    "subscription (a container id ends .../blobServices/default/containers/NAME).")
+            return seen
+        role = find_role(ctx, grant.role, info.id, grant.allow_any_role)
+        if role is None:
+            seen["problems"].append(f"{label}.role: no role named '{grant.role}' in this subscription.")
+            return seen
+        seen["role"] = role
+        self.judge(ctx, seen, info, role)
+        if identity is not None:
+            seen["existing"] = effective(ctx, identity.principal_id, role, info.id)
+        if not seen.get("existing"):
+            can = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE,
+                             info.id if resource != "created by this setup" else f"/subscriptions/{info.subscription}",
+                             data=False, reads=ctx.read)
+            if not can:
+                seen["problems"].append(
+                    f"{label}: you ({ctx.operator.display}) may not assign roles on {info.label} (missing "
+                    f"{roles.ROLE_ASSIGNMENTS_WRITE}). Ask its Owner or User Access Administrator to run mi-wizard, "
+                    "or to make this assignment.")
+        return seen
+
+    def judge(self, ctx: RunContext, seen: dict[str, Any], info: scopes.ScopeInfo, role: roles.Role) -> None:
+        """Problems (the grant would do nothing) and warnings (it does more than needed)."""
+        label = seen["label"]
+        if role.fits and info.kind == "resource" and info.type not in role.fits:
+            seen["problems"].append(f"{label}: {role.name} does nothing on a {info.label.split(' ')[0]}; it is for "
+                                    f"{', '.join(sorted({t.rsplit('/', 1)[-1] for t in role.fits}))}. Suggested: "
+                                    f"{', '.join(r.name for r in roles.for_resource(info.type)[:2])}.")
+        vault = scopes.vault_of(info)
+        if vault is not None and role.fits and set(role.fits) & {roles.VAULT, roles.SECRET}:
+            model = ctx.read(f"vault-model:{vault[2].lower()}", lambda: self.vault_rbac(ctx, vault))
+            if model is False:
+                seen["problems"].append(
+                    f"{label}: vault {vault[2]} uses access policies, so Azure ignores roles on it or its secrets. "
+                    "Give the identity an access policy with secret permission 'get' (a setup with this vault as "
+                    "its [vault] does that), or move the vault to Azure RBAC.")
+        if role.warning:
+            seen["details"].append(f"Warning: {role.warning}")
+        if info.kind != "resource" and role.fits:
+            seen["details"].append(f"Warning: the scope is the whole {info.label}: {role.name} applies to every "
+                                   "resource in it. A single resource is usually enough.")
+
+    @staticmethod
+    def vault_rbac(ctx: RunContext, vault: tuple[str, str, str]) -> bool:
+        found = ctx.clients.for_subscription(vault[0]).keyvault.vaults.get(vault[1], vault[2])
+        return bool(found.properties.enable_rbac_authorization)
+
+    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+        problems = [p for g in observed["grants"] for p in g["problems"]]
+        lines, missing = [], 0
+        for g in observed["grants"]:
+            if "role" not in g:
+                continue
+            role, info = g["role"], g["info"]
+            have = g.get("existing") or []
+            if have:
+                lines.append(f"{role.name} on {info.label}: already effective ({have[0].role_name} at {have[0].scope}).")
+            else:
+                missing += 1
+                lines.append(f"{role.name} on {info.label}: {role.allows}" + (f" ({g['spec'].note})" if g["spec"].note
+                                                                               else ""))
+            lines += g["details"]
+        who = ctx.spec.identity.name
+        if missing:
+            return self.item(CREATE, f"Grant {who} {missing} role{'s' if missing > 1 else ''} on other resources.",
+                             details=lines, problems=problems, data={"observed": observed})
+        recorded = len(ctx.state.step(self.id).outputs.get("grants", [])) == len(observed["grants"])
+        return self.item(NOTHING if recorded else ADOPT, f"{who} already holds every extra role.", details=lines,
+                         problems=problems, data={"observed": observed})
+
+    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+        identity = ctx.outputs("identity")
+        previous = {(g["scope"].lower(), g["role"]): g for g in ctx.state.step(self.id).outputs.get("grants", [])}
+        out = []
+        for g in item.data["observed"]["grants"]:
+            role, info, spec = g["role"], g["info"], g["spec"]
+            have = g.get("existing") or []
+            if have:
+                record = {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
+                          "assignment_id": have[0].assignment_id, "assignment_name": have[0].assignment_name,
+                          "held_as": have[0].role_name, "principal_id": identity["principal_id"],
+                          "granted_at": (previous.get((info.id.lower(), role.name)) or {}).get("granted_at")}
+            else:
+                ctx.say(self.id, f"Granting {role.name} on {info.label}")
+                record = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity["principal_id"],
+                                     principal_type="ServicePrincipal")
+                record.update(label=info.label, note=spec.note, held_as=role.name)
+            out.append(record)
+        return {"grants": out}

@@ -1,0 +1,114 @@
+"""The federation and extra-grant links of the chain.
+
+federation:NAME  a credential on the identity trusts exactly the expected issuer, subject and audience (for
+                 AKS the issuer is the cluster's current one: a re-created cluster has a new issuer);
+cluster:NAME     the AKS cluster exists, has an OIDC issuer and workload identity enabled;
+grant_extra:ROLE@RESOURCE  the identity holds the role (or a broader one) at the resource, and it counts there
+                 (Key Vault roles do nothing on an access-policy vault).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .azure import roles, scopes
+from .azure.access import Grant, assignments_covering, grants_for
+from .steps.federation import cluster_facts, read_cluster
+from .verify import Checker, Link
+
+
+def _identity_parts(identity_id: str) -> tuple[str, str, str]:
+    parts = identity_id.strip("/").split("/")
+    return parts[1], parts[3], parts[-1]
+
+
+def check_federation(checker: Checker, identity: Any, fed: dict[str, Any]) -> None:
+    expected_issuer = fed.get("issuer", "")
+    cluster = None
+    cluster_id = fed.get("cluster_id") or ""
+    if cluster_id:
+        cluster = read_cluster(checker.clients.for_subscription(cluster_id.split("/")[2]), cluster_id)
+        facts = cluster_facts(cluster)
+        expected_issuer = facts["issuer"] or expected_issuer
+    label = f"federation:{fed.get('name') or fed['subject']}"
+    sub, rg, name = _identity_parts(identity.id)
+    credentials = list(checker.clients.for_subscription(sub).msi.federated_identity_credentials.list(rg, name))
+    matching = [c for c in credentials if c.subject == fed["subject"]]
+    if not matching:
+        checker.add(Link(label, False, f"No federated credential on {identity.name} trusts the subject "
+                                       f"{fed['subject']}: that workload cannot sign in as the identity.",
+                         "Add it (resume the setup, or az identity federated-credential create --issuer ... "
+                         f"--subject '{fed['subject']}')."))
+    else:
+        right = [c for c in matching if c.issuer.rstrip("/") == expected_issuer.rstrip("/")]
+        if not right:
+            checker.add(Link(label, False, f"{matching[0].name} trusts {fed['subject']} from issuer "
+                                           f"{matching[0].issuer}, but the tokens come from {expected_issuer}"
+                                           + (" (the cluster's issuer: was it re-created?)." if cluster_id else "."),
+                             "Update the credential's issuer (resume the setup re-writes it)."))
+        elif list(right[0].audiences or []) != [fed.get("audience") or "api://AzureADTokenExchange"]:
+            checker.add(Link(label, False, f"{right[0].name} expects audience {', '.join(right[0].audiences or [])}, "
+                                           f"not {fed.get('audience')}: token exchange fails.",
+                             "Set the credential's audience to api://AzureADTokenExchange."))
+        else:
+            checker.add(Link(label, True, f"{right[0].name} trusts {fed['subject']} from {expected_issuer}."))
+    if cluster_id:
+        check_cluster(checker, cluster_id, cluster)
+
+
+def check_cluster(checker: Checker, cluster_id: str, cluster: Any) -> None:
+    name = cluster_id.rstrip("/").rsplit("/", 1)[-1]
+    rg = cluster_id.split("/")[4]
+    if cluster is None:
+        checker.add(Link(f"cluster:{name}", False, f"No AKS cluster at {cluster_id}.",
+                         "Fix the cluster name or group; for a new cluster, run apply again for its issuer."))
+        return
+    facts = cluster_facts(cluster)
+    enable = f"az aks update -g {rg} -n {name} --enable-oidc-issuer --enable-workload-identity"
+    if not facts["issuer"] or not facts["oidc_enabled"]:
+        checker.add(Link(f"cluster:{name}", False, f"Cluster {name} has no OIDC issuer: it issues no tokens "
+                                                   "Entra ID can trust.", enable))
+    elif not facts["workload_identity"]:
+        checker.add(Link(f"cluster:{name}", False, f"Workload identity is not enabled on {name}: pods get no "
+                                                   "projected token or AZURE_* variables.", enable))
+    else:
+        checker.add(Link(f"cluster:{name}", True, f"{name} has an OIDC issuer and workload identity enabled."))
+
+
+def check_extra_grant(checker: Checker, identity: Any, grant: dict[str, Any]) -> None:
+    role = roles.find(grant["role"])
+    try:
+        info = scopes.parse(grant["scope"])
+    except ValueError as err:
+        checker.add(Link(f"grant_extra:{grant['role']}", False, str(err), "Fix the scope."))
+        return
+    label = f"grant_extra:{grant['role']}@{info.name or info.resource_group or info.subscription}"
+    clients = checker.clients.for_subscription(info.subscription)
+    if scopes.read(checker.clients, info) is None:
+        checker.add(Link(label, False, f"Nothing exists at {info.id} any more: the grant has nothing to act on.",
+                         "Fix or re-create the resource, then run apply again."))
+        return
+    vault = scopes.vault_of(info)
+    if vault is not None and role is not None and {roles.VAULT, roles.SECRET} & set(role.fits):
+        found = clients.keyvault.vaults.get(vault[1], vault[2])
+        if not found.properties.enable_rbac_authorization:
+            checker.add(Link(label, False, f"Vault {vault[2]} uses access policies: Azure ignores {role.name} on it.",
+                             "Give the identity an access policy with secret permission 'get', or move the vault "
+                             "to Azure RBAC."))
+            return
+    if role is not None and role.check[0]:
+        held = grants_for(clients, identity.principal_id, role.check[0], info.id, data=role.check[1])
+    else:
+        held = [Grant(ra.id, ra.name, grant["role"], "", ra.scope) for ra in assignments_covering(
+            clients, identity.principal_id, info.id)
+            if _role_name(clients, ra.role_definition_id).lower() == grant["role"].lower()]
+    if not held:
+        checker.add(Link(label, False, f"{identity.name} does not hold {grant['role']} on {info.label}"
+                                       + (f" ({grant['note']})." if grant.get("note") else "."),
+                         f"Grant {grant['role']} on {info.id} (resume the setup)."))
+        return
+    checker.add(Link(label, True, f"{held[0].role_name} at {held[0].scope}."))
+
+
+def _role_name(clients: Any, definition_id: str) -> str:
+    return clients.authorization.role_definitions.get_by_id(definition_id).role_name or ""
