@@ -117,13 +117,13 @@ class Engine:
 
     # ---- state ---------------------------------------------------------------------------------------
     def open_state(self) -> State:
-        """Load the setup's state (or create it), checking it belongs to this spec."""
+        """Load the setup's state; a new setup's state lives in memory until the first write (plan reads only)."""
         if self.state is None:
             if self.store.exists():
                 self.state = self.store.load()
                 self.state.spec = self.spec.to_dict()
             else:
-                self.state = self.store.create(self.spec.name, self.spec.to_dict())
+                self.state = State(name=self.spec.name, spec=self.spec.to_dict())
             self.ctx = RunContext(spec=self.spec, clients=self.clients, state=self.state, operator=self.operator,
                                   sink=self.sink, cancel=self.cancel, save=self.save,
                                   secret_source=self.secret_source)
@@ -131,12 +131,16 @@ class Engine:
 
     def save(self) -> None:
         with self._state_lock:
+            if self.state.serial == 0:  # never saved: create the file (refuses to replace one made meanwhile)
+                created = self.store.create(self.state.name, self.state.spec)
+                created.steps, created.ui, created.log = self.state.steps, self.state.ui, self.state.log
+                self.state = self.ctx.state = created
             self.store.save(self.state)
 
     def _record(self, step_id: str, **changes: Any) -> None:
         with self._state_lock:
             self.state.step(step_id).update(**changes)
-            self.store.save(self.state)
+            self.save()
 
     # ---- plan ----------------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -228,10 +232,12 @@ def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
                       probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s)
     report = checker.run(probe=probe)
     if probe or state.step("verify").status != "done":
-        engine._record("verify", status="done" if report.passed else "failed", action="",
-                       reason="verified" if report.passed else f"broken: {report.broken.name}",
-                       outputs=report.to_dict(), error=None if report.passed else {
-                           "code": "VerificationFailed", "message": report.broken.detail, "fix": report.broken.fix})
+        with engine.store.lock():  # another mi-wizard may be resuming this setup meanwhile
+            engine._record("verify", status="done" if report.passed else "failed", action="",
+                           reason="verified" if report.passed else f"broken: {report.broken.name}",
+                           outputs=report.to_dict(), error=None if report.passed else {
+                               "code": "VerificationFailed", "message": report.broken.detail,
+                               "fix": report.broken.fix})
     return report
 
 

@@ -89,3 +89,11 @@ def test_second_apply_of_same_spec_writes_nothing(harness, sandbox):
     assert report.passed
     assert harness.writes_since(mark) == []
     assert not [e for e in harness.sinks[-1].of(CheckResult) if e.link == "probe"]
+
+
+def test_plan_reads_only_and_leaves_no_state_file(harness, sandbox):
+    mark = len(sandbox.calls)
+    engine = harness.engine(build_spec())
+    assert engine.plan().writes
+    assert not engine.store.path.exists()
+    assert harness.writes_since(mark) == []
