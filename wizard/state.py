@@ -255,7 +255,11 @@ def describe_target(spec: dict[str, Any]) -> str:
         return ""
     kind = str(target.get("kind") or "")
     if kind in ("", "none"):
-        return ""
+        # No compute target: name the federations instead (AKS workload identity, GitHub OIDC).
+        federations = spec.get("federation") or []
+        names = [f"{'AKS' if f.get('kind') == 'aks' else 'GitHub'} {f.get('cluster') or f.get('repository') or ''}".strip()
+                 for f in federations if isinstance(f, dict)]
+        return ", ".join(names)
     label = _TARGET_LABELS.get(kind, kind)
     name = next((str(target[k]) for k in _TARGET_NAME_KEYS if target.get(k)), "")
     return f"{label} {name}".strip()

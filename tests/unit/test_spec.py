@@ -65,3 +65,16 @@ def test_access_policy_with_secret_scope_is_explained():
 def test_dump_is_short_and_has_no_empty_values():
     text = dump_spec(Spec.from_dict({"name": "n", "subscription": "s", "resource_group": "rg"}))
     assert '""' not in text and "[]" not in text
+
+
+def test_unexpected_errors_are_not_blamed_on_azure():
+    from wizard.azure.errors import explain
+    info = explain(KeyError("principal_id"))
+    assert info.code == "KeyError" and "unexpected" in info.explanation and "bug" in info.fix
+
+
+def test_setup_list_names_federation_only_targets():
+    from wizard.state import describe_target
+    spec = {"target": {"kind": "none"}, "federation": [{"kind": "github", "repository": "contoso/app"},
+                                                       {"kind": "aks", "cluster": "aks-apps"}]}
+    assert describe_target(spec) == "GitHub contoso/app, AKS aks-apps"

@@ -84,6 +84,13 @@ def explain(exc: BaseException) -> Explained:
             code = inner_code
     if code in ("Forbidden", "") and "ForbiddenByRbac" in str(exc):
         code = "ForbiddenByRbac"
+    from_azure = error is not None or type(exc).__module__.startswith(("azure.", "msal"))
+    if not code and not from_azure and not isinstance(exc, OSError):
+        # Not Azure's answer at all: say so rather than blame Azure.
+        return Explained(code=type(exc).__name__, message=message,
+                         explanation=f"mi-wizard hit an unexpected error: {message}",
+                         fix="This is a bug in mi-wizard: please report it with the state file (it holds no "
+                             "secrets). Resuming may get past it.", status=status)
     if not code:
         name = type(exc).__name__
         if name == "ClientAuthenticationError":
