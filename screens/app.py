@@ -1,0 +1,113 @@
+"""The App: wires services, screens, session and messages together. No Azure SDK or engine import here, so
+the first screen paints before any heavy import (the session is opened in a worker afterwards)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from . import flow
+from .commands import WizardCommands
+from .messages import DeviceCodeShown, SessionFailed, SessionOpened
+from .services import Services, SessionFactory
+
+
+class WizardApp(App[int]):
+    TITLE = "mi-wizard"
+    CSS_PATH = "wizard.tcss"
+    COMMANDS = App.COMMANDS | {WizardCommands}
+    BINDINGS = [Binding("f1", "help", "Help", tooltip="What this screen is for, and the keys.")]
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+
+    def on_mount(self) -> None:
+        self.push_screen(flow.make_screen(flow.HOME, self.services))
+        if self.services.sandbox:
+            # After the first paint: the session's imports (Azure SDK, sandbox) would compete with it for the GIL.
+            self.call_after_refresh(self.open_session)
+
+    # -- session ------------------------------------------------------------------------------------------
+    @work(thread=True, group="session", exclusive=True, exit_on_error=False, description="Signing in")
+    def open_session(self, cloud: str = "public", kind: str = "auto") -> None:
+        try:
+            session = self.services.open_session(cloud=cloud, kind=kind, prompt=self._show_device_code)
+            operator = session.operator
+        except Exception as exc:  # noqa: BLE001 - shown to the person, never raised into the UI
+            self.post_message(SessionFailed(_explain(exc)))
+            return
+        self.post_message(SessionOpened(operator.display or operator.object_id, operator.tenant_id,
+                                        session.profile.name))
+
+    def _show_device_code(self, url: str, code: str, expires: Any = None) -> None:
+        self.post_message(DeviceCodeShown(url, code))
+
+    @on(SessionOpened)
+    @on(SessionFailed)
+    @on(DeviceCodeShown)
+    def forward(self, message: Any) -> None:
+        """Session news is the app's; the screen on top decides what to show."""
+        self.screen.post_message(type(message)(**{k: getattr(message, k) for k in message.__dataclass_fields__}))
+
+    # -- moving and helping -------------------------------------------------------------------------------
+    def navigate(self, screen: Any, direction: str, **saved: Any) -> None:
+        flow.navigate(self, screen, direction, **saved)
+
+    def open_setup(self, draft: Any) -> None:
+        flow.open_setup(self, draft)
+
+    def go_home(self) -> None:
+        self.switch_screen(flow.make_screen(flow.HOME, self.services))
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def action_quit(self) -> None:
+        flow.save_typed(self)
+        # Running engine threads stop at their next check; the state is saved after every step anyway.
+        self.services.cancel_all()
+        self.exit(0)
+
+
+def _explain(exc: BaseException) -> str:
+    from wizard.azure.errors import explain
+    if type(exc).__name__ in ("SignInFailed", "SessionError"):
+        return str(exc)
+    info = explain(exc)
+    return f"{info.code}: {info.explanation} {info.fix}"
+
+
+def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = False, sandbox_reset: bool = False,
+             state_dir: Path | None = None, sandbox_dir: Path | None = None) -> WizardApp:
+    """The app for the CLI and the tests: a sandbox, a real cloud, or any session factory (tests)."""
+    opened = {"reset": sandbox_reset}
+
+    def sandbox_factory(**_: Any) -> Any:
+        from wizard.session import open_session
+        reset, opened["reset"] = opened["reset"], False  # --sandbox-reset resets once, not at every sign-in
+        return open_session(sandbox=True, sandbox_reset=reset, sandbox_dir=sandbox_dir)
+
+    def cloud_factory(cloud: str = "public", kind: str = "auto", prompt: Any = None) -> Any:
+        from wizard.catalog import sign_in
+        return sign_in(cloud, kind, prompt=prompt)
+
+    factory = session_factory or (sandbox_factory if sandbox else cloud_factory)
+    services = Services(session_factory=factory, sandbox_factory=sandbox_factory, state_dir=state_dir,
+                        sandbox=sandbox)
+    return WizardApp(services)
+
+
+def run(*, sandbox: bool = False, sandbox_reset: bool = False) -> int:
+    app = make_app(sandbox=sandbox, sandbox_reset=sandbox_reset)
+    try:
+        code = app.run()
+    finally:
+        app.services.close()
+    return int(code or 0)

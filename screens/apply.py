@@ -1,0 +1,240 @@
+"""Apply: the engine runs in a thread worker; its progress arrives as messages: a status per step, a live log,
+long operations with their elapsed time, and propagation waits with a countdown and "keep waiting / stop"."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, ProgressBar, RichLog
+
+from wizard import progress as ev
+
+from .base import Note, WizardScreen
+from .dialogs import secret_prompt
+from .messages import ApplyEnded, EngineProgressed, Verified
+
+STATUS = {"pending": Text("·  pending", "dim"), "running": Text("…  running", "yellow"),
+          "waiting": Text("⏸  waiting", "yellow"), "done": Text("✓  done", "green"), "failed": Text("✗  failed", "red"),
+          "skipped": Text("-  skipped", "dim")}
+
+HELP = """
+Each step runs as soon as what it needs is done (the identity is created while the vault's longer creation
+runs). Everything is saved after every step: **quitting here, Ctrl+Q, or even closing the terminal never
+corrupts the setup**; start mi-wizard again and Resume carries on from where it stopped.
+
+**Waits.** Azure is eventually consistent: a new identity takes a while to be known to role assignments, and a
+new grant takes a while (up to 10 minutes) to reach Key Vault. mi-wizard checks again with growing pauses and
+shows a countdown. *Keep waiting* lets it go on; *Stop and resume later* stops cleanly.
+"""
+
+
+class ApplyScreen(WizardScreen):
+    SCREEN_ID = "apply"
+    LEAD = "Making the changes. Every step is saved as it finishes."
+    HELP = HELP
+    NEXT = "Continue"
+    SAVES_TYPED = False
+    BINDINGS = [Binding("ctrl+n", "next", "Continue"), Binding("k", "keep_waiting", "Keep waiting", show=False),
+                Binding("ctrl+s", "stop", "Stop", show=False)]
+
+    def __init__(self, services: Any):
+        super().__init__(services)
+        self.running = False
+        self.cancel: threading.Event | None = None
+        self.operation: tuple[str, float] | None = None
+        """(what, started) of the long-running operation in flight."""
+        self.wait: ev.Waiting | None = None
+        self.wait_seen = 0.0
+        self.done: dict[str, str] = {}
+        """Step id -> status shown in its row."""
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield DataTable(id="steps", cursor_type="none", show_header=False)
+        yield Note("", id="status")
+        with Vertical(id="wait"):
+            yield Note("", id="wait-text")
+            yield ProgressBar(id="wait-bar", show_eta=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Keep waiting", id="keep", compact=True)
+                yield Button("Stop and resume later", id="stop", variant="warning", compact=True)
+        with Horizontal(id="operation"):
+            yield ProgressBar(id="op-bar", total=None, show_eta=False, show_percentage=False)
+            yield Note("", id="op-text")
+        yield RichLog(id="log", markup=False, wrap=True, min_width=20)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#steps", DataTable)
+        table.add_columns("step", "status")
+        statuses = self.draft.statuses()
+        self.done = {item["step"]: statuses.get(item["step"], "pending") for item in self.draft.planned()}
+        for item in self.draft.planned():
+            table.add_row(item["title"], STATUS.get(statuses.get(item["step"], "pending")), key=item["step"])
+        self.query_one("#wait").display = False
+        self.query_one("#operation").display = False
+        self.set_interval(1.0, self._tick)
+        if self.services.confirmed:
+            self.services.confirmed = False
+            self.start()
+        else:
+            stopped = [s for s, v in statuses.items() if v in ("running", "waiting", "failed")]
+            self.query_one("#status", Note).say(
+                "This setup stopped during apply" + (f" (at {', '.join(stopped)})" if stopped else "") +
+                ". Continue re-reads Azure and carries on from there.", "warn")
+            self.can_advance = True
+
+    # -- running ------------------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        if self.can_advance and not self.running:
+            self.start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back" and self.running:
+            return None  # stop first: going back mid-run would leave the plan and the state apart
+        return super().check_action(action, parameters)
+
+    def action_back(self) -> None:
+        if not self.running:
+            super().action_back()
+
+    def start(self) -> None:
+        self.running, self.can_advance = True, False
+        self.cancel = threading.Event()
+        self.services.cancels.add(self.cancel)
+        self.query_one("#status", Note).say("Re-reading Azure, then applying…")
+        self.refresh_bindings()
+        self.run_engine(self.cancel)
+
+    @work(thread=True, group="apply", exclusive=True, exit_on_error=False, description="Applying")
+    def run_engine(self, cancel: threading.Event) -> None:
+        from wizard.azure.errors import explain
+        from wizard.engine import PlanError, RunFailed, verify_setup
+        draft, secret = self.draft, self.services.secret
+        try:
+            source = draft.secret_source(secret.get if secret else None)
+            engine = draft.build_engine(self.services.session, sink=lambda e: self.post_message(EngineProgressed(e)),
+                                        cancel=cancel, secret_source=source)
+            plan = engine.plan()
+            secret_item = plan.item("secret")
+            if source is None and secret_item is not None and secret_item.problems:
+                self.post_message(ApplyEnded("needs_secret"))
+                return
+            engine.apply(plan)
+            self.post_message(Verified(verify_setup(engine).to_dict()))
+        except ev.Cancelled:
+            self.post_message(ApplyEnded("stopped"))
+        except PlanError as err:
+            self.post_message(ApplyEnded("problems", problems=err.problems))
+        except RunFailed as err:
+            self.post_message(ApplyEnded("failed", f"{err.step}: {err.code}: {err.explanation}", err.fix))
+        except Exception as exc:  # noqa: BLE001 - a locked state, sign-in expiry...: explained, never raised
+            info = explain(exc)
+            self.post_message(ApplyEnded("error", f"{info.code}: {info.explanation} {info.message}", info.fix))
+        finally:
+            self.services.cancels.discard(cancel)
+
+    # -- progress -----------------------------------------------------------------------------------------
+    def on_engine_progressed(self, message: EngineProgressed) -> None:
+        event, log = message.event, self.query_one("#log", RichLog)
+        if isinstance(event, ev.Waiting):
+            self._show_wait(event)
+            return
+        if self.wait is not None and self.wait.step == event.step:
+            self._show_wait(None)
+        if isinstance(event, ev.StepStarted):
+            self._row(event.step, "running")
+            log.write(f"> {event.title}: {event.action}")
+        elif isinstance(event, ev.StepMessage):
+            log.write(f"  {event.text}")
+        elif isinstance(event, ev.OperationStarted):
+            self.operation = (f"{event.step}: {event.operation.replace('_', ' ')} (long-running)", time.monotonic())
+            self.query_one("#operation").display = True
+            self._tick()
+        elif isinstance(event, ev.StepFinished):
+            self._row(event.step, "done")
+            self._end_operation(event.step)
+            log.write(f"  done: {event.step} ({event.action})")
+        elif isinstance(event, ev.StepFailed):
+            self._row(event.step, "failed")
+            self._end_operation(event.step)
+            log.write(f"  FAILED {event.code}: {event.explanation}\n  fix: {event.fix}")
+        elif isinstance(event, ev.CheckResult):
+            mark = "ok" if event.ok else ("..." if event.pending else "BROKEN")
+            log.write(f"  [{mark}] {event.link}: {event.detail}")
+
+    def _row(self, step: str, status: str) -> None:
+        table = self.query_one("#steps", DataTable)
+        if step in {k.value for k in table.rows}:
+            table.update_cell(step, table.ordered_columns[1].key, STATUS[status])
+            self.done[step] = status
+            finished = sum(1 for v in self.done.values() if v == "done")
+            self.query_one("#status", Note).say(f"Applying: {finished} of {table.row_count} steps done.")
+
+    def _end_operation(self, step: str) -> None:
+        if self.operation and self.operation[0].startswith(f"{step}:"):
+            self.operation = None
+            self.query_one("#operation").display = False
+
+    def _show_wait(self, event: ev.Waiting | None) -> None:
+        self.wait, self.wait_seen = event, time.monotonic()
+        box = self.query_one("#wait")
+        box.display = event is not None
+        if event is not None:
+            self.query_one("#wait-bar", ProgressBar).update(total=event.limit_s, progress=event.elapsed_s)
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.wait is not None:
+            w = self.wait
+            left = max(0.0, w.next_check_s - (time.monotonic() - self.wait_seen))
+            self.query_one("#wait-text", Note).say(
+                f"Waiting for {w.reason}: {w.elapsed_s:.0f} s so far, at most {w.limit_s:.0f} s. Next check in "
+                f"{left:.0f} s.", "warn")
+        if self.operation is not None:
+            what, started = self.operation
+            self.query_one("#op-text", Note).say(f"{what}: {time.monotonic() - started:.0f} s")
+
+    @on(Button.Pressed, "#keep")
+    def action_keep_waiting(self) -> None:
+        self.query_one("#log", RichLog).focus()  # nothing to do: the wait goes on by itself
+
+    @on(Button.Pressed, "#stop")
+    def action_stop(self) -> None:
+        if self.cancel is not None:
+            self.cancel.set()
+            self.query_one("#status", Note).say("Stopping at the next check…", "warn")
+
+    # -- endings ------------------------------------------------------------------------------------------
+    def on_apply_ended(self, message: ApplyEnded) -> None:
+        self.running, self.wait, self.operation = False, None, None
+        self.refresh_bindings()
+        self.query_one("#wait").display = self.query_one("#operation").display = False
+        self.draft.reload()
+        status = self.query_one("#status", Note)
+        if message.outcome == "needs_secret":
+            self.app.push_screen(secret_prompt(self.draft.spec.secret.name), self._got_secret)
+            status.say("The secret's value is needed (it is never saved).", "warn")
+        elif message.outcome == "stopped":
+            status.say("Stopped. Everything done so far is saved: quit now and Resume later, or Continue.", "warn")
+        elif message.outcome == "problems":
+            status.say("The plan found problems (nothing changed): " + " ".join(message.problems), "error")
+        else:
+            status.say(f"{message.detail}\nFix: {message.fix}\nThe setup is saved: fix it and Continue.", "error")
+        self.can_advance = message.outcome != "problems"
+
+    def _got_secret(self, value: str | None) -> None:
+        if value:
+            self.services.secret.set(value)
+            self.start()
+
+    def on_verified(self, message: Verified) -> None:
+        self.running = False
+        self.services.report = message.report
+        self.app.navigate(self, "next")

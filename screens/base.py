@@ -1,0 +1,139 @@
+"""What every wizard screen shares: header and footer, Back / Next / Help bindings, and the save-on-move rule.
+
+A screen says what was typed (`typed()`, kept when going back even if invalid) and what was chosen
+(`collect()`: answers plus a spec patch, or None while something is invalid). The app saves both through
+wizard.draft when the person moves, so quitting anywhere resumes at the same screen with the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual import on
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, RadioButton, RadioSet, Static
+
+from wizard.draft import SCREEN_TITLES, SCREENS
+
+from .services import Services
+
+Collected = tuple[dict[str, Any], dict[str, Any]]
+
+
+class Note(Static):
+    """A one-paragraph status line: `ok`, `error`, `warn` or plain (classes style it)."""
+
+    def say(self, text: str, kind: str = "") -> None:
+        self.set_classes(kind)
+        self.update(text)
+
+
+def chosen(radios: RadioSet, default: str) -> str:
+    """The name of the radio button that is on (buttons set from code show in `value` before the set's
+    `pressed_button` catches up)."""
+    pressed = radios.pressed_button
+    if pressed is not None and pressed.name and pressed.value:
+        return pressed.name
+    return next((b.name for b in radios.query(RadioButton) if b.value and b.name), default)
+
+
+def field(label: str, widget: Widget) -> Horizontal:
+    """One labelled line: a compact input or select beside its label (80x24 leaves no room for borders)."""
+    return Horizontal(Static(label, classes="field-label"), widget, classes="field")
+
+
+class WizardScreen(Screen):
+    SCREEN_ID: ClassVar[str] = ""
+    LEAD: ClassVar[str] = ""
+    """One or two sentences under the title: what this step is for."""
+    HELP: ClassVar[str] = ""
+    """Markdown shown by the help screen (F1) for this step."""
+    NEXT: ClassVar[str] = "Next"
+    SAVES_TYPED: ClassVar[bool] = True
+    """Quitting saves what is typed here (not on Apply: the engine owns the state while it runs)."""
+    """The label of the forward button (Review says Apply)."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Go back; what you typed here is kept."),
+        Binding("ctrl+n", "next", "Next", tooltip="Save this choice and go on."),
+    ]
+
+    can_advance: reactive[bool] = reactive(False, bindings=True)
+    """Next is offered (and shown) only when every field on the screen is valid."""
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+
+    @property
+    def draft(self) -> Any:
+        return self.services.draft
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static(SCREEN_TITLES.get(self.SCREEN_ID, self.SCREEN_ID), classes="title")
+            if self.LEAD:
+                yield Static(self.LEAD, classes="lead")
+            yield from self.compose_body()
+        with Horizontal(id="nav"):
+            yield Button("< Back", id="nav-back", compact=True)
+            yield Static("", id="nav-status")
+            yield Button(self.NEXT + " >", id="nav-next", variant="primary", compact=True, disabled=True)
+        yield Footer()
+
+    def compose_body(self) -> Iterable[Widget]:
+        return ()
+
+    def on_mount(self) -> None:
+        step = SCREENS.index(self.SCREEN_ID) + 1 if self.SCREEN_ID in SCREENS else 0
+        name = self.draft.name if self.draft is not None else "new setup"
+        self.sub_title = f"{name} · step {step} of {len(SCREENS)}"
+        self.watch_can_advance(self.can_advance)
+
+    def watch_can_advance(self, value: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#nav-next", Button).disabled = not value
+
+    @on(Button.Pressed, "#nav-next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#nav-back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next" and not self.can_advance:
+            return None  # shown dimmed in the footer
+        return True
+
+    # -- what the screen knows ----------------------------------------------------------------------------
+    def typed(self) -> dict[str, Any]:
+        """Everything typed on this screen, valid or not (kept when going back)."""
+        return {}
+
+    def collect(self) -> Collected | None:
+        """(answers, spec patch) when the screen is complete, else None (and say why)."""
+        return self.typed(), {}
+
+    def answers(self) -> dict[str, Any]:
+        """What this screen saved last time (resume, or coming back to it)."""
+        return self.draft.answers(self.SCREEN_ID) if self.draft is not None else {}
+
+    # -- moving -------------------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        if not self.can_advance:
+            return
+        collected = self.collect()
+        if collected is not None:
+            answers, patch = collected
+            self.app.navigate(self, "next", answers=answers, spec=patch)
+
+    def action_back(self) -> None:
+        self.app.navigate(self, "back", answers=self.typed())

@@ -1,0 +1,92 @@
+"""Small modal questions: a name, a file path, a masked secret value, yes or no."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from .base import Note
+
+
+class AskDialog(ModalScreen[str | None]):
+    """Ask for one line of text, checked as typed by `check` (None = fine, else what is wrong)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "", password: bool = False,
+                 check: Callable[[str], str | None] | None = None, ok_label: str = "OK"):
+        super().__init__()
+        self.title_text, self.prompt, self.value, self.placeholder = title, prompt, value, placeholder
+        self.password, self.check, self.ok_label = password, check or (lambda _v: None), ok_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="title")
+            yield Static(self.prompt, classes="lead")
+            yield Input(self.value, placeholder=self.placeholder, password=self.password, id="answer")
+            yield Note("", id="problem")
+            with Horizontal(classes="buttons"):
+                yield Button(self.ok_label, variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._show(self.value)
+
+    def _show(self, value: str) -> str | None:
+        problem = self.check(value) if value else None
+        self.query_one("#problem", Note).say(problem or "", "error" if problem else "")
+        self.query_one("#ok", Button).disabled = bool(problem) or not value
+        return problem
+
+    @on(Input.Changed, "#answer")
+    def changed(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    @on(Input.Submitted, "#answer")
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        value = self.query_one("#answer", Input).value
+        if value and self._show(value) is None:
+            self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "no", "No")]
+
+    def __init__(self, title: str, text: str, *, yes: str = "Yes", no: str = "No"):
+        super().__init__()
+        self.title_text, self.text, self.yes, self.no = title, text, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="title")
+            yield Static(self.text, classes="lead")
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes, variant="primary", id="yes")
+                yield Button(self.no, id="no")
+
+    @on(Button.Pressed, "#yes")
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+def secret_prompt(name: str) -> AskDialog:
+    """Ask for the secret value again (it is never saved, so a resumed setup needs it once more)."""
+    from wizard.azure.names import secret_value_problem
+    return AskDialog("Secret value needed", f"{name} still has to be stored, and its value is never saved. Type or "
+                     "paste it again (it stays hidden).", password=True, check=secret_value_problem,
+                     ok_label="Use it")

@@ -1,0 +1,103 @@
+"""Identity: the user-assigned managed identity the workload runs as; a new name, or an existing one adopted."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from textual import on, work
+from textual.widget import Widget
+from textual.widgets import Input, Select
+
+from wizard.azure.names import validate_identity_name
+
+from .base import Collected, Note, WizardScreen, field
+from .messages import LoadFailed, PageLoaded
+
+HELP = """
+A **user-assigned managed identity** is an Azure identity with no password: Azure hands tokens for it to the
+resources it is attached to (here, the container group). It outlives the workload, so a re-deployed container
+keeps its access, and one identity can serve several container groups.
+
+If an identity exists already (yours, or one a platform made), pick it: mi-wizard adopts it as it is and only
+adds what is missing. Names: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit.
+"""
+
+
+class IdentityScreen(WizardScreen):
+    SCREEN_ID = "identity"
+    LEAD = "The identity your workload will use. Azure gives it tokens; there is no password to leak."
+    HELP = HELP
+
+    def __init__(self, services: Any):
+        super().__init__(services)
+        self.found: dict[tuple[str, str], Any] = {}
+        """(group, name) lower-case -> catalog.Identity, for everything in the subscription."""
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield field("Name", Input(id="name", placeholder="id-my-workload", compact=True))
+        yield Note("", id="status")
+        yield field("Or adopt", Select([], prompt="Loading identities…", id="existing", allow_blank=True,
+                                       compact=True))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        answers, spec = self.answers(), self.draft.spec
+        self.group = answers.get("resource_group") or spec.identity.resource_group or spec.resource_group
+        self.query_one("#name", Input).value = answers.get("name", spec.identity.name)
+        self.query_one("#name", Input).focus()
+        self.load(spec.subscription)
+
+    @work(thread=True, group="identities", exclusive=True, exit_on_error=False)
+    def load(self, subscription: str) -> None:
+        from wizard import catalog
+        try:
+            self.post_message(PageLoaded("identities", catalog.identities(self.services.session, subscription), True))
+        except Exception as exc:  # noqa: BLE001 - the list is a convenience: say why it is missing
+            self.post_message(LoadFailed("identities", str(exc).splitlines()[0]))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        self.found = {(i.resource_group.lower(), i.name.lower()): i for i in message.rows}
+        select = self.query_one("#existing", Select)
+        select.set_options([(f"{i.name}  ({i.resource_group}, {i.location})", f"{i.resource_group}/{i.name}")
+                            for i in message.rows])
+        select.prompt = "Choose one to adopt" if message.rows else "No identity in this subscription yet"
+        self.check()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.query_one("#existing", Select).prompt = f"Cannot list identities: {message.reason}"[:70]
+
+    @on(Select.Changed, "#existing")
+    def adopt(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.group, _, name = event.value.partition("/")
+            self.query_one("#name", Input).value = name
+
+    @on(Input.Changed, "#name")
+    def check(self, _: Any = None) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        problem = validate_identity_name(name)
+        status = self.query_one("#status", Note)
+        self.can_advance = problem is None
+        if problem:
+            status.say(problem, "error" if name else "")
+            return
+        existing = self.found.get((self.group.lower(), name.lower()))
+        if existing is None and self.found:
+            self.group = self.draft.spec.resource_group  # a typed name is a new identity in the setup's group
+        if existing is not None:
+            status.say(f"{name} exists in {existing.resource_group}: it will be adopted as it is "
+                       f"(client id {existing.client_id}).", "ok")
+        else:
+            status.say(f"A new identity {name} will be created in {self.group}.", "ok")
+
+    @on(Input.Submitted, "#name")
+    def submitted(self) -> None:
+        self.action_next()
+
+    def typed(self) -> dict[str, Any]:
+        return {"name": self.query_one("#name", Input).value.strip(), "resource_group": self.group}
+
+    def collect(self) -> Collected | None:
+        answers = self.typed()
+        own = "" if answers["resource_group"] == self.draft.spec.resource_group else answers["resource_group"]
+        return answers, {"identity": {"name": answers["name"], "resource_group": own}}

@@ -1,0 +1,138 @@
+"""Result: each link of the verification, green or red with its fix; the ids to copy; what to do next."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from .base import Collected, Note, WizardScreen
+from .messages import Verified
+
+LINK_TITLES = {"identity": "Identity exists", "attached": "Attached to the target", "grant": "Grant in place",
+               "secret": "Secret exists and is enabled", "probe": "The target read the secret"}
+
+HELP = """
+The verification follows the chain a token takes: the identity exists, it is attached to the container group,
+a grant lets it read the secret, the secret exists and is enabled, and finally a short-lived **probe**
+container with the identity asks Key Vault for the secret (its value is never printed).
+
+A red link says what is broken and how to fix it; fix it and press **V** to verify again (or run
+`mi-wizard verify SETUP` later). The buttons copy the identity's ids to the clipboard.
+"""
+
+
+def links_text(report: dict[str, Any]) -> Text:
+    text = Text()
+    for link in report.get("links", []):
+        mark, style = ("✓", "green") if link["ok"] else (("…", "yellow") if link.get("pending") else ("✗", "red"))
+        text.append(f"{mark} {LINK_TITLES.get(link['link'], link['link'])}: ", f"bold {style}")
+        text.append(f"{link['detail']}\n")
+        if not link["ok"] and link.get("fix"):
+            text.append(f"    Fix: {link['fix']}\n", style)
+    return text
+
+
+class ResultScreen(WizardScreen):
+    SCREEN_ID = "result"
+    LEAD = "Each link from the identity to the secret, checked in Azure."
+    HELP = HELP
+    NEXT = "Finish"
+    BINDINGS = [Binding("ctrl+n", "next", "Finish"), Binding("v", "verify", "Verify again"),
+                Binding("c", "copy('id')", "Copy id", show=False)]
+
+    def __init__(self, services: Any, report: dict[str, Any] | None = None, identity: dict[str, Any] | None = None):
+        super().__init__(services)
+        self.report = report if report is not None else services.report
+        self.identity = identity
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Note("", id="verdict")
+        yield Static("", id="links")
+        yield Static("", id="ids")
+        with Horizontal(classes="buttons"):
+            yield Button("Copy resource id", id="copy-id", compact=True)
+            yield Button("Copy client id", id="copy-client", compact=True)
+            yield Button("Copy principal id", id="copy-principal", compact=True)
+        yield Static("", id="next-steps", classes="muted")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.services.report = None
+        if self.identity is None:
+            self.identity = self.draft.outputs("identity")
+        if self.report is None:
+            self.report = self.draft.outputs("verify") or {"passed": False, "links": []}
+        self.show(self.report)
+        self.query_one("#ids", Static).update(
+            f"Resource id   {self.identity.get('id', '-')}\nClient id     {self.identity.get('client_id', '-')}\n"
+            f"Principal id  {self.identity.get('principal_id', '-')}")
+        self.query_one("#next-steps", Static).update(Text(self._next_steps()))
+        self.can_advance = True
+
+    def _next_steps(self) -> str:
+        from wizard.outputs import next_steps
+        state = self.draft.state
+        outputs = {step_id: record.outputs for step_id, record in state.steps.items()}
+        outputs["identity"] = self.identity or {}
+        outputs.setdefault("target", {"name": self.draft.spec.target.container_group})
+        return "Next steps\n\n" + next_steps(state.spec, outputs)
+
+    def show(self, report: dict[str, Any]) -> None:
+        self.report = report
+        verdict = self.query_one("#verdict", Note)
+        if report.get("passed"):
+            verdict.say("Verification passed: the workload can read the secret.", "ok")
+        elif not report.get("links"):
+            verdict.say("Not verified yet: press V to verify.", "warn")
+        else:
+            verdict.say("Verification failed: a link is broken (see its fix below), then press V.", "error")
+        self.query_one("#links", Static).update(links_text(report))
+
+    @on(Button.Pressed, "#copy-id")
+    @on(Button.Pressed, "#copy-client")
+    @on(Button.Pressed, "#copy-principal")
+    def copy_pressed(self, event: Button.Pressed) -> None:
+        self.action_copy({"copy-id": "id", "copy-client": "client_id", "copy-principal": "principal_id"}
+                         [event.button.id or ""])
+
+    def action_copy(self, key: str) -> None:
+        value = (self.identity or {}).get(key, "")
+        if value:
+            self.app.copy_to_clipboard(value)
+            self.notify(f"Copied the {key.replace('_', ' ')}.", markup=False)
+
+    def action_verify(self) -> None:
+        self.query_one("#verdict", Note).say("Verifying…")
+        self.verify()
+
+    @work(thread=True, group="verify", exclusive=True, exit_on_error=False, description="Verifying")
+    def verify(self) -> None:
+        import threading
+
+        from wizard.engine import verify_setup
+        cancel = threading.Event()
+        self.services.cancels.add(cancel)
+        try:
+            engine = self.draft.build_engine(self.services.session, sink=lambda _e: None, cancel=cancel,
+                                             secret_source=None)
+            self.post_message(Verified(verify_setup(engine, probe=True).to_dict()))
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            from wizard.azure.errors import explain
+            info = explain(exc)
+            self.post_message(Verified({"passed": False, "links": [
+                {"link": "verify", "ok": False, "detail": f"{info.code}: {info.explanation}", "fix": info.fix}]}))
+        finally:
+            self.services.cancels.discard(cancel)
+
+    def on_verified(self, message: Verified) -> None:
+        self.draft.reload()
+        self.show(message.report)
+
+    def collect(self) -> Collected | None:
+        return {}, {}

@@ -1,0 +1,158 @@
+"""Review: the plan (create / update / adopt / nothing, each with its reason), read from Azure before anything
+changes; Apply confirms it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from .base import Collected, Note, WizardScreen
+from .dialogs import AskDialog, secret_prompt
+from .messages import PlanMade
+
+ACTION_STYLES = {"create": "bold green", "update": "bold yellow", "adopt": "bold cyan", "recover": "bold magenta",
+                 "nothing": "dim"}
+
+HELP = """
+mi-wizard has read Azure for every step and decided what to do:
+
+- **create**: it does not exist; it will be created.
+- **update**: it exists but lacks something (e.g. the container group lacks the identity).
+- **adopt**: it exists and fits; it is used as it is and recorded.
+- **recover**: a soft-deleted vault is brought back with its secrets.
+- **nothing**: already done (by an earlier run of this setup).
+
+Nothing has changed yet. Problems are checked before the first change: fix them (Esc goes back) and the plan is
+read again. Ctrl+S saves the choices as a spec file to share or replay (`mi-wizard apply spec.toml`).
+"""
+
+
+def plan_text(items: list[dict[str, Any]]) -> Text:
+    text = Text()
+    for item in items:
+        text.append(f"{item['action'].upper():8}", ACTION_STYLES.get(item["action"], "bold"))
+        text.append(f"{item['title']}\n", "bold")
+        if item.get("reason"):
+            text.append(f"  {item['reason']}\n")
+        for detail in item.get("details", []):
+            text.append(f"  - {detail}\n", "dim")
+    return text
+
+
+class ReviewScreen(WizardScreen):
+    SCREEN_ID = "review"
+    LEAD = "Read from Azure just now. Nothing has changed yet: Apply (Ctrl+N) makes these changes."
+    HELP = HELP
+    NEXT = "Apply"
+    BINDINGS = [Binding("ctrl+n", "next", "Apply"), Binding("ctrl+s", "save_spec", "Save spec"),
+                Binding("ctrl+v", "enter_secret", "Secret value", show=False)]
+
+    def __init__(self, services: Any, plan: PlanMade | None = None):
+        super().__init__(services)
+        self.plan = plan
+        """Given (snapshots) or read in a worker on mount."""
+
+    def compose_body(self) -> Iterable[Widget]:
+        # What needs the person's attention comes first: the plan below may be longer than the screen.
+        yield Note("Reading Azure to make the plan…", id="status")
+        with Vertical(id="needs-secret"):
+            yield Note("", id="secret-note")
+            yield Button("Enter the secret value", id="enter-secret", compact=True)
+        yield Static("", id="problems")
+        yield Static("", id="plan")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#needs-secret").display = False
+        if self.plan is not None:
+            self.on_plan_made(self.plan)
+        else:
+            self.make_plan()
+
+    @work(thread=True, group="plan", exclusive=True, exit_on_error=False, description="Planning")
+    def make_plan(self) -> None:
+        from wizard.azure.errors import explain
+        draft, secret = self.draft, self.services.secret
+        try:
+            source = draft.secret_source(secret.get if secret else None)
+            engine = draft.build_engine(self.services.session, sink=lambda _e: None, cancel=threading.Event(),
+                                        secret_source=source)
+            plan = engine.plan()
+        except Exception as exc:  # noqa: BLE001 - the plan could not be read: say why, change nothing
+            info = explain(exc)
+            self.post_message(PlanMade([], [f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"]))
+            return
+        secret_item = plan.item("secret")
+        needs_secret = source is None and secret_item is not None and bool(secret_item.problems)
+        problems = [p for p in plan.problems if not (needs_secret and p.startswith("secret:"))]
+        self.post_message(PlanMade([i.to_dict() for i in plan.items], problems, needs_secret))
+
+    def on_plan_made(self, message: PlanMade) -> None:
+        self.plan = message
+        changes = sum(1 for i in message.items if i["action"] in ("create", "update", "recover"))
+        status = self.query_one("#status", Note)
+        if message.problems:
+            status.say("The plan found problems; nothing will change until they are fixed (Esc goes back).", "error")
+        elif message.needs_secret:
+            status.say("One thing is missing: the secret's value.", "warn")
+        else:
+            status.say(f"{changes} change{'s' if changes != 1 else ''} to make" if changes else
+                       "Everything is in place: Apply records it and verifies.", "ok")
+        self.query_one("#plan", Static).update(plan_text(message.items))
+        self.query_one("#problems", Static).update(Text("\n".join(f"! {p}" for p in message.problems), "red"))
+        box = self.query_one("#needs-secret")
+        box.display = message.needs_secret
+        if message.needs_secret:
+            name = self.draft.spec.secret.name
+            self.query_one("#secret-note", Note).say(f"{name} must be stored, and its value is never saved: enter it "
+                                                     "again (Ctrl+V).", "warn")
+            self.query_one("#enter-secret", Button).focus()
+        self.can_advance = bool(message.items) and not message.problems and not message.needs_secret
+
+    @on(Button.Pressed, "#enter-secret")
+    def action_enter_secret(self) -> None:
+        self.app.push_screen(secret_prompt(self.draft.spec.secret.name), self._got_secret)
+
+    def _got_secret(self, value: str | None) -> None:
+        if value:
+            self.services.secret.set(value)
+            self.query_one("#status", Note).say("Reading Azure to make the plan…")
+            self.can_advance = False
+            self.make_plan()
+
+    def action_save_spec(self) -> None:
+        default = str(Path.cwd() / f"{self.draft.name}.toml")
+        self.app.push_screen(AskDialog("Save the spec file", "Where to write the choices (TOML, no secret):",
+                                       value=default, ok_label="Save"), self._save_spec)
+
+    def _save_spec(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            written = self.draft.export_spec(path)
+        except OSError as err:
+            self.notify(f"Cannot write {path}: {err.strerror}", severity="error", markup=False)
+            return
+        self.notify(f"Saved {written}. Replay it with: mi-wizard apply {written}", markup=False)
+
+    def action_next(self) -> None:
+        if not self.can_advance or self.plan is None:
+            return
+        try:
+            self.draft.record_plan(self.plan.items)
+        except Exception as err:  # noqa: BLE001 - e.g. another wizard holds the setup
+            self.notify(str(err), title="Not saved", severity="error", markup=False)
+            return
+        self.services.confirmed = True
+        super().action_next()
+
+    def collect(self) -> Collected | None:
+        return {}, {}

@@ -1,0 +1,229 @@
+"""Welcome: the setups in progress (resume one), start a new one, open a spec file, or try the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Static
+
+from wizard.draft import Draft, summaries
+from wizard.state import validate_setup_name
+
+from .base import Note
+from .dialogs import AskDialog
+from .messages import SessionFailed, SessionOpened, SetupsListed, SignInDetected
+from .services import Services
+
+HELP = """
+Each **setup** gives one workload (for example Prefect flow runs on Azure Container Instances) a user-assigned
+managed identity that can read one Key Vault secret, with the least privilege, and proves it works.
+
+- **Resume** continues a setup exactly where you left it: every choice is saved as you make it.
+- **Start new** asks for a name (it names the state file), then walks you through the choices.
+- **Open a spec file** loads choices saved earlier (or by a colleague) and goes straight to the review.
+- **Try the sandbox** uses a local, simulated Azure: nothing is created in your subscription.
+"""
+
+
+def _when(iso: str) -> str:
+    return iso.replace("T", " ")[:16] + "Z" if iso else ""
+
+
+class WelcomeScreen(Screen):
+    SCREEN_ID = "welcome"
+    HELP = HELP
+    BINDINGS = [
+        Binding("r", "resume", "Resume"), Binding("n", "new", "Start new"), Binding("o", "open_spec", "Open spec"),
+        Binding("s", "sandbox", "Sandbox"),
+    ]
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+        self.setups: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static("Welcome", classes="title")
+            yield Static("Give an Azure workload a managed identity that can read one Key Vault secret, with the "
+                         "least privilege, and prove that it works.", classes="lead")
+            yield Note("", id="connection")
+            yield DataTable(id="setups", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="empty", classes="muted")
+            with Horizontal(classes="buttons"):
+                yield Button("Resume", id="resume", variant="primary", disabled=True)
+                yield Button("Start new", id="new")
+                yield Button("Open a spec file", id="open")
+                yield Button("Try the sandbox", id="sandbox")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "sandbox" if self.services.sandbox else "Azure"
+        table = self.query_one("#setups", DataTable)
+        table.add_columns("Setup", "Progress", "At", "Last touched", "Target")
+        self.query_one("#sandbox", Button).display = not self.services.sandbox
+        self.show_connection()
+        self.list_setups()
+        if not self.services.sandbox and self.services.session is None:
+            self.detect()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sandbox" and self.services.sandbox:
+            return False  # already on the sandbox: hide the key
+        return True
+
+    def on_screen_resume(self) -> None:
+        self.list_setups()
+
+    # -- background ---------------------------------------------------------------------------------------
+    @work(thread=True, group="setups", exclusive=True, exit_on_error=False)
+    def list_setups(self) -> None:
+        self.post_message(SetupsListed(summaries(self.services.state_dir)))
+
+    @work(thread=True, group="detect", exclusive=True, exit_on_error=False)
+    def detect(self) -> None:
+        from wizard.catalog import detect_sign_in, no_sign_in_reason
+        options = detect_sign_in()
+        self.post_message(SignInDetected(options, no_sign_in_reason(options)))
+
+    def on_setups_listed(self, message: SetupsListed) -> None:
+        self.setups = message.setups
+        table = self.query_one("#setups", DataTable)
+        table.clear()
+        for s in self.setups:
+            table.add_row(s.name, "broken" if s.broken else s.progress, s.screen, _when(s.updated),
+                          s.target or ("sandbox" if s.cloud == "sandbox" else ""), key=str(s.path))
+        table.display = bool(self.setups)
+        empty = "No setups yet: press N to start one." if self.services.sandbox else \
+            "No setups yet: start a new one, or try the sandbox first."
+        self.query_one("#empty", Static).update("" if self.setups else empty)
+        self.query_one("#resume", Button).disabled = not self.setups
+        if self.setups:
+            table.focus()
+        else:
+            self.query_one("#new", Button).focus()
+
+    def show_connection(self, failed: str | None = None) -> None:
+        note = self.query_one("#connection", Note)
+        session = self.services.session
+        if failed:
+            note.say(f"Could not start: {failed}", "error")
+        elif session is not None:
+            where = "the sandbox (a local, simulated Azure)" if session.profile.is_sandbox else session.profile.name
+            note.say(f"Connected to {where}.", "ok")
+        elif self.services.sandbox:
+            note.say("Starting the sandbox (a local, simulated Azure)…")
+        else:
+            note.say("Checking how you can sign in to Azure…")
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        self.show_connection()
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        self.show_connection(message.reason)
+
+    def on_sign_in_detected(self, message: SignInDetected) -> None:
+        note = self.query_one("#connection", Note)
+        if message.reason is None:
+            ready = ", ".join(o.label for o in message.options if o.available and o.kind in ("cli", "env"))
+            note.say(f"Ready to sign in to Azure ({ready}).", "ok")
+        else:
+            note.say(f"No Azure sign-in found. {message.reason} You can still sign in with a device code, or "
+                     "press S to try the sandbox: a local Azure where nothing real is created.", "warn")
+
+    # -- actions ------------------------------------------------------------------------------------------
+    def _selected(self) -> Any:
+        table = self.query_one("#setups", DataTable)
+        if not self.setups or table.cursor_row is None or table.cursor_row >= len(self.setups):
+            return None
+        return self.setups[table.cursor_row]
+
+    @on(DataTable.RowSelected, "#setups")
+    @on(Button.Pressed, "#resume")
+    def action_resume(self) -> None:
+        chosen = self._selected()
+        if chosen is None:
+            return
+        if chosen.broken:
+            self.notify(chosen.broken, title="Cannot resume", severity="error", markup=False, timeout=12)
+            return
+        made_on_sandbox = chosen.cloud == "sandbox"
+        if made_on_sandbox != self.services.sandbox:
+            self.notify("This setup was made on " + ("the sandbox: start mi-wizard --sandbox to resume it."
+                                                      if made_on_sandbox else f"Azure ({chosen.cloud}): start "
+                                                      "mi-wizard without --sandbox to resume it."),
+                        title="Another cloud", severity="warning", markup=False, timeout=10)
+            return
+        try:
+            draft = Draft.open(chosen.path)
+        except Exception as err:  # noqa: BLE001 - unreadable meanwhile: say so
+            self.notify(str(err), title="Cannot resume", severity="error", markup=False)
+            return
+        self.app.open_setup(draft)
+
+    def _free_name(self) -> str:
+        taken = {s.name for s in self.setups}
+        base = "prefect-aci"
+        return next(n for n in [base] + [f"{base}-{i}" for i in range(2, 999)] if n not in taken)
+
+    @on(Button.Pressed, "#new")
+    def action_new(self) -> None:
+        taken = {s.name for s in self.setups}
+
+        def check(name: str) -> str | None:
+            if name in taken:
+                return f"A setup named {name} exists: resume it from the list, or choose another name."
+            return validate_setup_name(name)
+
+        self.app.push_screen(AskDialog("Start a new setup", "Name it (it names the state file and the defaults):",
+                                       value=self._free_name(), check=check, ok_label="Start"), self._start)
+
+    def _start(self, name: str | None) -> None:
+        if not name:
+            return
+        try:
+            draft = Draft.start(name, directory=self.services.state_dir, cloud=self.services.cloud)
+        except Exception as err:  # noqa: BLE001 - e.g. created by another wizard meanwhile
+            self.notify(str(err), title="Cannot start", severity="error", markup=False)
+            return
+        self.app.open_setup(draft)
+
+    @on(Button.Pressed, "#open")
+    def action_open_spec(self) -> None:
+        def check(path: str) -> str | None:
+            return None if Path(path).expanduser().is_file() else "No file there."
+
+        self.app.push_screen(AskDialog("Open a spec file", "Path of a spec (TOML) file, e.g. "
+                                       "examples/prefect-aci.toml:", placeholder="spec.toml", check=check,
+                                       ok_label="Open"), self._open_spec)
+
+    def _open_spec(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            draft = Draft.from_spec_file(Path(path).expanduser(), directory=self.services.state_dir,
+                                         cloud=self.services.cloud)
+        except Exception as err:  # noqa: BLE001 - a bad spec, or a setup of that name exists
+            self.notify(str(err), title="Cannot open", severity="error", markup=False, timeout=12)
+            return
+        self.app.open_setup(draft)
+
+    @on(Button.Pressed, "#sandbox")
+    def action_sandbox(self) -> None:
+        if self.services.sandbox:
+            return
+        self.services.use_sandbox()
+        self.sub_title = "sandbox"
+        self.query_one("#sandbox", Button).display = False
+        self.refresh_bindings()
+        self.show_connection()
+        self.app.open_session()
+        self.list_setups()
+

@@ -1,0 +1,96 @@
+"""Quit anywhere, start again, land back where you were: at the vault screen, and in the middle of apply."""
+
+from __future__ import annotations
+
+import pytest
+
+from wizard.state import StateStore
+
+from .helpers import (SECRET_VALUE, apply_until_waiting, assert_secret_nowhere, on, reach, screen_text, start_new,
+                      through_to_vault, type_text, vault_to_review, wait_for)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def resume_first_setup(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.services.session is not None, what="the session")
+    await wait_for(pilot, lambda: app.screen.query_one("#setups").row_count, what="the list of setups")
+    await pilot.press("r")
+
+
+async def test_quitting_at_the_vault_screen_resumes_there_with_everything_kept(make, state_dir):
+    first = make()
+    async with first.run_test(size=(80, 24)) as pilot:
+        await start_new(pilot, "resume-vault")
+        await through_to_vault(pilot)
+        await type_text(pilot, "#name", "kv-typed-before-quit")
+        await wait_for(pilot, lambda: "is available" in screen_text(first), what="the name check")
+        await pilot.press("ctrl+q")
+
+    second = make()
+    async with second.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "Key Vault" in screen_text(second), what="the setup listed at its screen")
+        await resume_first_setup(pilot)
+        await reach(pilot, "VaultScreen")
+        assert second.screen.query_one("#name").value == "kv-typed-before-quit"
+        spec = second.services.draft.spec
+        assert (spec.resource_group, spec.identity.name) == ("rg-prefect-demo", "id-resume-vault")
+        await pilot.press("escape")  # and the screens before it still hold their choices
+        await reach(pilot, "IdentityScreen")
+        assert second.screen.query_one("#name").value == "id-resume-vault"
+        await pilot.press("ctrl+n")
+        await reach(pilot, "VaultScreen")
+        await vault_to_review(pilot)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "ResultScreen", timeout=60)
+        assert "Verification passed" in screen_text(second)
+    assert StateStore(state_dir / "resume-vault.json").load().spec["vault"]["name"] == "kv-typed-before-quit"
+
+
+async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox):
+    # A grant that takes a while to reach Key Vault keeps the apply waiting: quit there.
+    sandbox.realism.rbac_propagation_s = 60.0
+    first = make()
+    async with first.run_test(size=(80, 24)) as pilot:
+        await apply_until_waiting(pilot, "resume-apply")
+        assert "Stop and resume later" in screen_text(first)
+        await pilot.press("ctrl+q")
+    stopped = StateStore(state_dir / "resume-apply.json").load()
+    assert stopped.ui["screen"] == "apply"
+    assert stopped.step("secret").status in ("waiting", "running")
+    assert stopped.step("identity").status == "done"
+
+    sandbox.realism.rbac_propagation_s = 0.0
+    second = make()
+    async with second.run_test(size=(80, 24)) as pilot:
+        await resume_first_setup(pilot)
+        await reach(pilot, "ApplyScreen")
+        assert "stopped during apply" in screen_text(second)
+        await pilot.press("ctrl+n")  # Continue: the secret was never stored, so its value is asked again
+        await wait_for(pilot, lambda: on(second, "AskDialog"), what="the secret prompt")
+        await type_text(pilot, "#answer", SECRET_VALUE)
+        assert SECRET_VALUE not in screen_text(second)
+        await pilot.press("enter")
+        await reach(pilot, "ResultScreen", timeout=60)
+        assert "Verification passed" in screen_text(second)
+    state = StateStore(state_dir / "resume-apply.json").load()
+    assert all(r.status == "done" for r in state.steps.values()), state.steps
+    assert_secret_nowhere(state_dir)
+
+
+async def test_stop_during_a_wait_then_continue_and_verify_again(make, state_dir, sandbox):
+    sandbox.realism.rbac_propagation_s = 60.0
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await apply_until_waiting(pilot, "stop-continue")
+        await pilot.click("#stop")
+        await wait_for(pilot, lambda: "Stopped. Everything done so far is saved" in screen_text(app))
+        assert StateStore(state_dir / "stop-continue.json").load().step("secret").status == "waiting"
+        sandbox.realism.rbac_propagation_s = 0.0
+        await pilot.press("ctrl+n")  # Continue: the value is still in memory, nothing is asked
+        await reach(pilot, "ResultScreen", timeout=60)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "Verifying" in screen_text(app) or "passed" in screen_text(app))
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: "Verification passed" in screen_text(app), what="the second verification")
