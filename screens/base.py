@@ -91,9 +91,10 @@ class WizardScreen(Screen):
         return ()
 
     def on_mount(self) -> None:
-        step = SCREENS.index(self.SCREEN_ID) + 1 if self.SCREEN_ID in SCREENS else 0
+        shown = self.draft.screens() if self.draft is not None else list(SCREENS)  # the setup's own screens
+        step = shown.index(self.SCREEN_ID) + 1 if self.SCREEN_ID in shown else 0
         name = self.draft.name if self.draft is not None else "new setup"
-        self.sub_title = f"{name} · step {step} of {len(SCREENS)}"
+        self.sub_title = f"{name} · step {step} of {len(shown)}"
         self.watch_can_advance(self.can_advance)
 
     def watch_can_advance(self, value: bool) -> None:

@@ -18,7 +18,8 @@ _CLASSES = {
     "welcome": "welcome:WelcomeScreen", "signin": "signin:SignInScreen",
     "subscription": "subscription:SubscriptionScreen", "resource_group": "resource_group:ResourceGroupScreen",
     "identity": "identity:IdentityScreen", "vault": "vault:VaultScreen", "secret": "secret:SecretScreen",
-    "permissions": "permissions:PermissionsScreen", "target": "target:TargetScreen", "review": "review:ReviewScreen",
+    "permissions": "permissions:PermissionsScreen", "target": "target:TargetScreen",
+    "federation": "federation:FederationScreen", "grants": "grants:GrantsScreen", "review": "review:ReviewScreen",
     "apply": "apply:ApplyScreen", "result": "result:ResultScreen",
 }
 
@@ -34,15 +35,25 @@ def following(screen_id: str, services: "Services") -> str:
         return target
     if screen_id == "result":
         return HOME
-    return SCREENS[SCREENS.index(screen_id) + 1]
+    return _step(screen_id, services, +1)
 
 
-def preceding(screen_id: str) -> str:
+def preceding(screen_id: str, services: "Services | None" = None) -> str:
     if screen_id == "signin":
         return HOME
     if screen_id in ("apply", "result"):
         return "review"  # the plan, re-read: never back into an apply screen that would re-run
-    return SCREENS[SCREENS.index(screen_id) - 1]
+    return _step(screen_id, services, -1)
+
+
+def _step(screen_id: str, services: "Services | None", direction: int) -> str:
+    """The next (+1) or previous (-1) screen this setup needs: screens it does not need are skipped."""
+    draft = services.draft if services is not None else None
+    needed = set(draft.screens()) if draft is not None else set(SCREENS)
+    index = SCREENS.index(screen_id) + direction
+    while 0 < index < len(SCREENS) - 1 and SCREENS[index] not in needed:
+        index += direction
+    return SCREENS[index]
 
 
 def navigate(app: "App", screen: Any, direction: str, *, answers: dict[str, Any] | None = None,
@@ -50,14 +61,18 @@ def navigate(app: "App", screen: Any, direction: str, *, answers: dict[str, Any]
     """Save what the screen holds (the spec only when going forward), then show the next or previous screen."""
     services: Services = app.services  # type: ignore[attr-defined]
     current = screen.SCREEN_ID
-    target = following(current, services) if direction == "next" else preceding(current)
     if services.draft is not None and current in SCREENS:
         try:
-            services.draft.record(screen=current, answers=answers, spec=spec if direction == "next" else None,
-                                  at=target if target in SCREENS else None)
+            # Saved first: the choice just made decides which screens follow (e.g. no vault: no secret screen).
+            services.draft.record(screen=current, answers=answers, spec=spec if direction == "next" else None)
+            target = following(current, services) if direction == "next" else preceding(current, services)
+            if target in SCREENS:
+                services.draft.record(at=target)
         except Exception as err:  # noqa: BLE001 - a locked, moved or unreadable state file: say so and stay
             app.notify(str(err), title="Not saved", severity="error", markup=False, timeout=10)
             return
+    else:
+        target = following(current, services) if direction == "next" else preceding(current, services)
     app.switch_screen(make_screen(target, services))
 
 

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from textual import on, work
 from textual.widget import Widget
-from textual.widgets import Input, Select
+from textual.widgets import Checkbox, Input, Select
 
 from wizard.azure.names import validate_identity_name
 
@@ -20,6 +20,10 @@ keeps its access, and one identity can serve several container groups.
 
 If an identity exists already (yours, or one a platform made), pick it: mi-wizard adopts it as it is and only
 adds what is missing. Names: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit.
+
+**Use an existing identity** (a platform's own, e.g. a data plane's `userflyterole`): tick the box and
+mi-wizard never creates, changes or deletes it. It only grants it access and adds federated credentials;
+if the identity is gone, the plan stops and says so instead of making a new one.
 """
 
 
@@ -32,18 +36,22 @@ class IdentityScreen(WizardScreen):
         super().__init__(services)
         self.found: dict[tuple[str, str], Any] = {}
         """(group, name) lower-case -> catalog.Identity, for everything in the subscription."""
+        self.loaded: bool | None = False
+        """True once the list is read, None when it cannot be (the plan checks an existing identity anyway)."""
 
     def compose_body(self) -> Iterable[Widget]:
         yield field("Name", Input(id="name", placeholder="id-my-workload", compact=True))
         yield Note("", id="status")
         yield field("Or adopt", Select([], prompt="Loading identities…", id="existing", allow_blank=True,
                                        compact=True))
+        yield Checkbox("Use an existing identity as it is: never create or change it", id="existing-only")
 
     def on_mount(self) -> None:
         super().on_mount()
         answers, spec = self.answers(), self.draft.spec
         self.group = answers.get("resource_group") or spec.identity.resource_group or spec.resource_group
         self.query_one("#name", Input).value = answers.get("name", spec.identity.name)
+        self.query_one("#existing-only", Checkbox).value = bool(answers.get("existing", spec.identity.existing))
         self.query_one("#name", Input).focus()
         self.load(spec.subscription)
 
@@ -57,6 +65,7 @@ class IdentityScreen(WizardScreen):
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         self.found = {(i.resource_group.lower(), i.name.lower()): i for i in message.rows}
+        self.loaded = True
         select = self.query_one("#existing", Select)
         select.set_options([(f"{i.name}  ({i.resource_group}, {i.location})", f"{i.resource_group}/{i.name}")
                             for i in message.rows])
@@ -65,6 +74,8 @@ class IdentityScreen(WizardScreen):
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.query_one("#existing", Select).prompt = f"Cannot list identities: {message.reason}"[:70]
+        self.loaded = None
+        self.check()
 
     @on(Select.Changed, "#existing")
     def adopt(self, event: Select.Changed) -> None:
@@ -73,6 +84,7 @@ class IdentityScreen(WizardScreen):
             self.query_one("#name", Input).value = name
 
     @on(Input.Changed, "#name")
+    @on(Checkbox.Changed, "#existing-only")
     def check(self, _: Any = None) -> None:
         name = self.query_one("#name", Input).value.strip()
         problem = validate_identity_name(name)
@@ -82,9 +94,25 @@ class IdentityScreen(WizardScreen):
             status.say(problem, "error" if name else "")
             return
         existing = self.found.get((self.group.lower(), name.lower()))
+        use_existing = self.query_one("#existing-only", Checkbox).value
+        if existing is None and use_existing:  # typed: the identity of that name, in whichever group it is
+            existing = next((i for (_g, n), i in sorted(self.found.items()) if n == name.lower()), None)
+            if existing is not None:
+                self.group = existing.resource_group
         if existing is None and self.found:
             self.group = self.draft.spec.resource_group  # a typed name is a new identity in the setup's group
-        if existing is not None:
+        if use_existing:
+            if existing is not None:
+                status.say(f"{name} ({existing.resource_group}) is used as it is: mi-wizard never creates, changes "
+                           f"or deletes it, only grants it access (client id {existing.client_id}).", "ok")
+            elif self.loaded is None:
+                status.say(f"{name} must exist in {self.group}: the plan checks it.", "warn")
+            else:
+                self.can_advance = False
+                status.say(f"No identity named {name} in this subscription. Pick one from the list, or untick the "
+                           "box to create a new one." if self.loaded else f"Looking for {name}…",
+                           "error" if self.loaded else "")
+        elif existing is not None:
             status.say(f"{name} exists in {existing.resource_group}: it will be adopted as it is "
                        f"(client id {existing.client_id}).", "ok")
         else:
@@ -95,9 +123,11 @@ class IdentityScreen(WizardScreen):
         self.action_next()
 
     def typed(self) -> dict[str, Any]:
-        return {"name": self.query_one("#name", Input).value.strip(), "resource_group": self.group}
+        return {"name": self.query_one("#name", Input).value.strip(), "resource_group": self.group,
+                "existing": self.query_one("#existing-only", Checkbox).value}
 
     def collect(self) -> Collected | None:
         answers = self.typed()
         own = "" if answers["resource_group"] == self.draft.spec.resource_group else answers["resource_group"]
-        return answers, {"identity": {"name": answers["name"], "resource_group": own}}
+        return answers, {"identity": {"name": answers["name"], "resource_group": own,
+                                      "existing": answers["existing"]}}

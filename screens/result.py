@@ -15,7 +15,17 @@ from .base import Collected, Note, WizardScreen
 from .messages import Verified
 
 LINK_TITLES = {"identity": "Identity exists", "attached": "Attached to the target", "grant": "Grant in place",
-               "secret": "Secret exists and is enabled", "probe": "The target read the secret"}
+               "secret": "Secret exists and is enabled", "probe": "The target read the secret",
+               "nodes": "The pool's nodes have the identity"}
+LINK_PREFIXES = {"federation": "Federated credential", "cluster": "AKS cluster", "grant_extra": "Grant"}
+
+
+def link_title(name: str) -> str:
+    """"grant_extra:AcrPull@acrcontoso" -> "Grant AcrPull on acrcontoso"; plain names from LINK_TITLES."""
+    prefix, _, rest = name.partition(":")
+    if rest and prefix in LINK_PREFIXES:
+        return f"{LINK_PREFIXES[prefix]} {rest.replace('@', ' on ')}"
+    return LINK_TITLES.get(name, name)
 
 HELP = """
 The verification follows the chain a token takes: the identity exists, it is attached to the container group,
@@ -31,7 +41,7 @@ def links_text(report: dict[str, Any]) -> Text:
     text = Text()
     for link in report.get("links", []):
         mark, style = ("✓", "green") if link["ok"] else (("…", "yellow") if link.get("pending") else ("✗", "red"))
-        text.append(f"{mark} {LINK_TITLES.get(link['link'], link['link'])}: ", f"bold {style}")
+        text.append(f"{mark} {link_title(link['link'])}: ", f"bold {style}")
         text.append(f"{link['detail']}\n")
         if not link["ok"] and link.get("fix"):
             text.append(f"    Fix: {link['fix']}\n", style)
@@ -44,7 +54,7 @@ class ResultScreen(WizardScreen):
     HELP = HELP
     NEXT = "Finish"
     BINDINGS = [Binding("ctrl+n", "next", "Finish"), Binding("v", "verify", "Verify again"),
-                Binding("c", "copy('id')", "Copy id", show=False)]
+                Binding("s", "copy_steps", "Copy next steps"), Binding("c", "copy('id')", "Copy id", show=False)]
 
     def __init__(self, services: Any, report: dict[str, Any] | None = None, identity: dict[str, Any] | None = None):
         super().__init__(services)
@@ -60,6 +70,7 @@ class ResultScreen(WizardScreen):
             yield Button("Copy client id", id="copy-client", compact=True)
             yield Button("Copy principal id", id="copy-principal", compact=True)
         yield Static("", id="next-steps", classes="muted")
+        yield Button("Copy the next steps", id="copy-steps", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -72,7 +83,9 @@ class ResultScreen(WizardScreen):
         self.query_one("#ids", Static).update(
             f"Resource id   {self.identity.get('id', '-')}\nClient id     {self.identity.get('client_id', '-')}\n"
             f"Principal id  {self.identity.get('principal_id', '-')}")
-        self.query_one("#next-steps", Static).update(Text(self._next_steps()))
+        self.steps_text = self._next_steps()
+        self.query_one("#next-steps", Static).update(Text(self.steps_text))
+        self.query_one("#copy-steps", Button).display = bool(self.steps_text)
         self.can_advance = True
 
     def _next_steps(self) -> str:
@@ -81,13 +94,22 @@ class ResultScreen(WizardScreen):
         outputs = {step_id: record.outputs for step_id, record in state.steps.items()}
         outputs["identity"] = self.identity or {}
         outputs.setdefault("target", {"name": self.draft.spec.target.container_group})
-        return "Next steps\n\n" + next_steps(state.spec, outputs)
+        steps = next_steps(state.spec, outputs)
+        return "Next steps\n\n" + steps if steps else ""
+
+    @on(Button.Pressed, "#copy-steps")
+    def action_copy_steps(self) -> None:
+        """The next steps (manifest, workflow or job snippet) to the clipboard: ids and names only, no secret."""
+        if self.steps_text:
+            self.app.copy_to_clipboard(self.steps_text.removeprefix("Next steps\n\n"))
+            self.notify("Copied the next steps.", markup=False)
 
     def show(self, report: dict[str, Any]) -> None:
         self.report = report
         verdict = self.query_one("#verdict", Note)
         if report.get("passed"):
-            verdict.say("Verification passed: the workload can read the secret.", "ok")
+            verdict.say("Verification passed: the workload can read the secret." if self.draft.spec.uses_vault else
+                        "Verification passed: every link is in place.", "ok")
         elif not report.get("links"):
             verdict.say("Not verified yet: press V to verify.", "warn")
         else:

@@ -60,6 +60,7 @@ class VaultScreen(WizardScreen):
             for key, label in MODELS:
                 yield RadioButton(label, name=key)
         yield field("Or adopt", Select([], prompt="Loading vaults…", id="existing", allow_blank=True, compact=True))
+        yield Checkbox("No Key Vault: this workload reads no secret (e.g. GitHub Actions)", id="no-vault")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -71,6 +72,7 @@ class VaultScreen(WizardScreen):
         for button in self.query_one("#deleted", RadioSet).query(RadioButton):
             button.value = button.name == choice
         self.query_one("#confirm-purge", Checkbox).value = bool(answers.get("confirm_purge", spec.vault.confirm_purge))
+        self.query_one("#no-vault", Checkbox).value = bool(answers.get("no_vault", not spec.uses_vault))
         name_input = self.query_one("#name", Input)
         name_input.value = answers.get("name", spec.vault.name)
         name_input.focus()
@@ -145,6 +147,17 @@ class VaultScreen(WizardScreen):
     def show(self) -> None:
         """Status, choices and Next from the name and the last check."""
         name, result, status = self.name_value, self.result, self.query_one("#status", Note)
+        no_vault = self.query_one("#no-vault", Checkbox).value
+        for widget in (self.query_one("#name", Input), self.query_one("#model", RadioSet),
+                       self.query_one("#existing", Select)):
+            widget.disabled = no_vault
+        if no_vault:
+            for set_id in ("#deleted", "#confirm-purge", "#suggestions"):
+                self.query_one(set_id).display = False
+            status.say("No vault: no secret, no read grant and no live probe. The identity's federated credentials "
+                       "and grants are the whole setup.", "ok")
+            self.can_advance = True
+            return
         reason = result.reason if result else ""
         problem = validate_vault_name(name) if name else "Type a vault name."
         deleted = self.query_one("#deleted", RadioSet)
@@ -177,6 +190,7 @@ class VaultScreen(WizardScreen):
     def _suggest(self, names: list[str]) -> None:
         box = self.query_one("#suggestions", Horizontal)
         if [b.name for b in box.query(Button)] == names:
+            box.display = bool(names)
             return
         box.remove_children()
         box.mount_all([Button(f"Use {n}", name=n, compact=True, classes="suggestion") for n in names])
@@ -185,7 +199,8 @@ class VaultScreen(WizardScreen):
     def typed(self) -> dict[str, Any]:
         result = self.result if self.result and self.result.name == self.name_value else None
         existing = result.existing if result and result.reason == "exists_here" else None
-        return {"name": self.name_value, "access_model": self._choice("model") or "rbac",
+        return {"name": self.name_value, "no_vault": self.query_one("#no-vault", Checkbox).value,
+                "access_model": self._choice("model") or "rbac",
                 "if_soft_deleted": self._choice("deleted") or "recover",
                 "confirm_purge": self.query_one("#confirm-purge", Checkbox).value,
                 "existing_group": existing.resource_group if existing else "",
@@ -193,6 +208,8 @@ class VaultScreen(WizardScreen):
 
     def collect(self) -> Collected | None:
         answers = self.typed()
+        if answers["no_vault"]:
+            return answers, {"vault": {"name": ""}}
         spec = self.draft.spec
         group = answers["existing_group"]
         vault = {"name": answers["name"], "resource_group": "" if group in ("", spec.resource_group) else group,

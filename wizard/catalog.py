@@ -95,13 +95,19 @@ def _group_of(resource_id: str) -> str:
     return parts[4] if len(parts) > 4 else ""
 
 
+def _for(session: Any, subscription: str) -> Any:
+    """The clients of a subscription given by id or, as a spec file may, by display name."""
+    resolve = getattr(session, "resolve_subscription", None)
+    return session.for_subscription(resolve(subscription) if resolve is not None else subscription)
+
+
 def subscriptions(session: Any) -> Iterator[list[Subscription]]:
     return _pages(session.clients.subscriptions.subscriptions.list(), lambda s: Subscription(
         s.subscription_id, s.display_name, str(getattr(s.state, "value", s.state) or "Enabled"), s.tenant_id or ""))
 
 
 def resource_groups(session: Any, subscription_id: str) -> Iterator[list[Group]]:
-    clients = session.for_subscription(subscription_id)
+    clients = _for(session, subscription_id)
     return _pages(clients.resources.resource_groups.list(), lambda g: Group(g.name, g.location))
 
 
@@ -116,7 +122,7 @@ def locations(session: Any, subscription_id: str) -> list[str]:
 
 
 def identities(session: Any, subscription_id: str) -> list[Identity]:
-    msi = session.for_subscription(subscription_id).msi.user_assigned_identities
+    msi = _for(session, subscription_id).msi.user_assigned_identities
     return sorted((Identity(i.name, _group_of(i.id), i.location, i.client_id, i.principal_id, i.id)
                    for i in msi.list_by_subscription()), key=lambda i: (i.resource_group.lower(), i.name.lower()))
 
@@ -127,7 +133,7 @@ def _vault(v: Any) -> Vault:
 
 
 def vaults(session: Any, subscription_id: str) -> list[Vault]:
-    kv = session.for_subscription(subscription_id).keyvault.vaults
+    kv = _for(session, subscription_id).keyvault.vaults
     return sorted((_vault(v) for v in kv.list_by_subscription()), key=lambda v: v.name.lower())
 
 
@@ -136,7 +142,7 @@ def check_vault_name(session: Any, subscription_id: str, name: str) -> VaultName
     problem = names.validate_vault_name(name)
     if problem:
         return VaultNameCheck(name, "invalid", problem)
-    kv = session.for_subscription(subscription_id).keyvault.vaults
+    kv = _for(session, subscription_id).keyvault.vaults
     mine = next((v for v in kv.list_by_subscription() if v.name.lower() == name.lower()), None)
     if mine is not None:
         found = _vault(mine)
@@ -159,7 +165,7 @@ def check_vault_name(session: Any, subscription_id: str, name: str) -> VaultName
 
 
 def container_groups(session: Any, subscription_id: str) -> list[ContainerGroup]:
-    aci = session.for_subscription(subscription_id).aci.container_groups
+    aci = _for(session, subscription_id).aci.container_groups
 
     def convert(g: Any) -> ContainerGroup:
         ids = (g.identity.user_assigned_identities or {}) if getattr(g, "identity", None) else {}
@@ -253,3 +259,182 @@ def sign_in(cloud: str, kind: str, *, prompt: Callable[[str, str, Any], None] | 
         info = explain(exc)
         raise SignInFailed(f"{info.explanation} {info.fix}".strip()) from None
     return session
+
+
+# -- workloads: Batch pools, AKS clusters, resources to grant on -----------------------------------------------
+
+@dataclass(frozen=True)
+class BatchPool:
+    name: str
+    account: str
+    resource_group: str
+    vm_size: str
+    dedicated: int
+    low_priority: int
+    allocation_state: str
+    """Steady | Resizing | Stopping"""
+    auto_scale: bool
+    identities: tuple[str, ...]
+    """Resource ids of the user-assigned identities in the pool's identity map."""
+    id: str
+
+    @property
+    def nodes(self) -> int:
+        return self.dedicated + self.low_priority
+
+    def carries(self, identity_id: str) -> bool:
+        return identity_id.lower() in {i.lower() for i in self.identities}
+
+    def carries_named(self, group: str, name: str) -> bool:
+        """The pool's map holds an identity of this group and name (its id is not known before it exists)."""
+        suffix = f"/resourcegroups/{group}/providers/microsoft.managedidentity/userassignedidentities/{name}".lower()
+        return any(i.lower().endswith(suffix) for i in self.identities)
+
+
+@dataclass(frozen=True)
+class BatchAccount:
+    name: str
+    resource_group: str
+    location: str
+    id: str
+    pools: tuple[BatchPool, ...] = ()
+
+
+def _pool(account: str, group: str, p: Any) -> BatchPool:
+    props = p.properties if getattr(p, "properties", None) is not None else p
+    scale = getattr(props, "scale_settings", None)
+    identity = getattr(p, "identity", None)
+    ids = tuple((identity.user_assigned_identities or {}).keys()) if identity and str(
+        getattr(identity.type, "value", identity.type)) != "None" else ()
+    state = getattr(props, "allocation_state", None)
+    return BatchPool(p.name, account, group, getattr(props, "vm_size", "") or "",
+                     getattr(props, "current_dedicated_nodes", 0) or 0,
+                     getattr(props, "current_low_priority_nodes", 0) or 0,
+                     str(getattr(state, "value", state) or "Steady"),
+                     bool(scale is not None and getattr(scale, "auto_scale", None) is not None), ids, p.id)
+
+
+def batch_accounts(session: Any, subscription_id: str) -> list[BatchAccount]:
+    """The subscription's Batch accounts, each with its pools (node counts and identity maps)."""
+    batch = _for(session, subscription_id).batch
+    out = []
+    for account in batch.batch_account.list():
+        group = _group_of(account.id)
+        pools = sorted((_pool(account.name, group, p) for p in batch.pool.list_by_batch_account(group, account.name)),
+                       key=lambda p: p.name.lower())
+        out.append(BatchAccount(account.name, group, account.location, account.id, tuple(pools)))
+    return sorted(out, key=lambda a: (a.resource_group.lower(), a.name.lower()))
+
+
+@dataclass(frozen=True)
+class AksCluster:
+    name: str
+    resource_group: str
+    location: str
+    id: str
+    oidc_issuer: bool
+    issuer_url: str
+    workload_identity: bool
+
+    @property
+    def problem(self) -> str | None:
+        """Why pods of this cluster cannot use workload identity yet, with the command that fixes it."""
+        missing = [(what, flag) for what, flag, ok in (
+            ("has no OIDC issuer", "--enable-oidc-issuer", self.oidc_issuer and bool(self.issuer_url)),
+            ("has workload identity off", "--enable-workload-identity", self.workload_identity)) if not ok]
+        if not missing:
+            return None
+        return (f"{self.name} {' and '.join(w for w, _ in missing)}: run `az aks update -g {self.resource_group} "
+                f"-n {self.name} {' '.join(f for _, f in missing)}`, then choose it again.")
+
+
+def _generic(clients: Any, resource_type: str) -> list[Any]:
+    """Every resource of one type in the subscription (id, name, location), through the generic resources API."""
+    return list(clients.resources.resources.list(filter=f"resourceType eq '{resource_type}'"))
+
+
+def _arm_values(clients: Any, path: str, api_version: str) -> Iterator[dict[str, Any]]:
+    """The items of an ARM list (GET PATH?api-version=...), following nextLink: for child types no SDK client
+    here lists (blob containers)."""
+    from azure.core.rest import HttpRequest
+    url: str | None = f"{path}?api-version={api_version}"
+    while url:
+        response = clients.resources.send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        body = response.json()
+        yield from body.get("value", [])
+        url = body.get("nextLink")
+
+
+def aks_clusters(session: Any, subscription_id: str) -> list[AksCluster]:
+    """The subscription's AKS clusters with their OIDC issuer and workload-identity flags (read through ARM)."""
+    from .azure.scopes import API_VERSIONS
+    clients = _for(session, subscription_id)
+    version = API_VERSIONS["microsoft.containerservice/managedclusters"]
+    out = []
+    for found in _generic(clients, "Microsoft.ContainerService/managedClusters"):
+        props = clients.resources.resources.get_by_id(found.id, api_version=version).properties or {}
+        oidc = props.get("oidcIssuerProfile") or {}
+        workload = ((props.get("securityProfile") or {}).get("workloadIdentity") or {})
+        out.append(AksCluster(found.name, _group_of(found.id), found.location, found.id, bool(oidc.get("enabled")),
+                              oidc.get("issuerURL") or "", bool(workload.get("enabled"))))
+    return sorted(out, key=lambda c: (c.resource_group.lower(), c.name.lower()))
+
+
+@dataclass(frozen=True)
+class GrantScope:
+    """A resource an extra grant can name: a storage account or one container, a registry, a vault or a secret."""
+
+    kind: str
+    """storage | container | registry | vault | secret"""
+    name: str
+    resource_group: str
+    id: str
+    parent: str = ""
+    """The storage account of a container, the vault of a secret."""
+    detail: str = ""
+    rbac: bool = True
+    """False for a vault with access policies (and its secrets): roles do nothing there."""
+
+    @property
+    def resource_type(self) -> str:
+        from .azure import roles
+        return {"storage": roles.STORAGE, "container": roles.CONTAINER, "registry": roles.REGISTRY,
+                "vault": roles.VAULT, "secret": roles.SECRET}[self.kind]
+
+    @property
+    def label(self) -> str:
+        words = {"storage": "storage account", "container": "container", "registry": "registry", "vault": "vault",
+                 "secret": "secret"}
+        return f"{words[self.kind]} {self.name}" + (f" (in {self.parent})" if self.parent else "")
+
+    @property
+    def spec_scope(self) -> str:
+        """The scope as a spec writes it: relative to the setup's subscription (resourceGroups/...)."""
+        parts = self.id.split("/")
+        return "/".join(parts[3:]) if len(parts) > 3 and parts[1].lower() == "subscriptions" else self.id
+
+
+def grant_scopes(session: Any, subscription_id: str) -> Iterator[list[GrantScope]]:
+    """Storage accounts with their blob containers, registries, and vaults with their secrets (names from the
+    management plane: no secret value, no data-plane access needed), a page per account, registry list, vault."""
+    from .azure.scopes import API_VERSIONS
+    clients = _for(session, subscription_id)
+    version = API_VERSIONS["microsoft.storage/storageaccounts/blobservices/containers"]
+    for account in sorted(_generic(clients, "Microsoft.Storage/storageAccounts"), key=lambda a: a.name.lower()):
+        group = _group_of(account.id)
+        page = [GrantScope("storage", account.name, group, account.id, detail="every container")]
+        containers = _arm_values(clients, f"{account.id}/blobServices/default/containers", version)
+        page += [GrantScope("container", c["name"], group, c["id"], parent=account.name)
+                 for c in sorted(containers, key=lambda c: c["name"])]
+        yield page
+    registries = sorted(_generic(clients, "Microsoft.ContainerRegistry/registries"), key=lambda r: r.name.lower())
+    yield [GrantScope("registry", r.name, _group_of(r.id), r.id) for r in registries]
+    for vault in vaults(session, subscription_id):
+        rbac = vault.access_model == "rbac"
+        page = [GrantScope("vault", vault.name, vault.resource_group, vault.id, rbac=rbac,
+                           detail="every secret" if rbac else "access policies: roles do not apply")]
+        secrets = clients.keyvault.secrets.list(vault.resource_group, vault.name)
+        page += [GrantScope("secret", s.name, vault.resource_group, s.id, parent=vault.name, rbac=rbac)
+                 for s in sorted(secrets, key=lambda s: s.name)]
+        yield page

@@ -18,12 +18,31 @@ from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
 
 SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
-           "review", "apply", "result")
-"""The wizard's screens in order; ``ui["screen"]`` is one of them."""
+           "federation", "grants", "review", "apply", "result")
+"""The wizard's screens in order; ``ui["screen"]`` is one of them. A setup skips those it does not need
+(`Draft.screens()`): no secret or permissions without a vault, federation only for AKS / GitHub, and so on."""
 
 SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_group": "Resource group",
                  "identity": "Identity", "vault": "Key Vault", "secret": "Secret", "permissions": "Permissions",
-                 "target": "Target", "review": "Review", "apply": "Apply", "result": "Result"}
+                 "target": "Target", "federation": "Federated credentials", "grants": "Other access",
+                 "review": "Review", "apply": "Apply", "result": "Result"}
+
+FEDERATED_TARGETS = ("aks", "github")
+"""Target screen choices whose workload signs in with a federated credential (no compute target)."""
+
+
+def screen_needed(screen: str, spec: Spec, target_answers: dict[str, Any]) -> bool:
+    """Whether a setup with this spec (and these target-screen answers) shows `screen`."""
+    if screen in ("secret", "permissions"):
+        return spec.uses_vault
+    if screen == "federation":
+        return target_answers.get("kind") in FEDERATED_TARGETS or bool(spec.federation)
+    if screen == "grants":
+        # Extra grants are the point of a platform's identity and common for Batch / AKS; ACI setups ask for
+        # them with a checkbox on the target screen.
+        return (spec.target.kind != "aci" or spec.identity.existing or bool(spec.grant_extra)
+                or bool(target_answers.get("more_grants")))
+    return screen in SCREENS
 
 
 def suggested_names(setup: str) -> dict[str, str]:
@@ -118,6 +137,11 @@ class Draft:
     @property
     def cloud(self) -> str:
         return str(self.state.ui.get("cloud", "public"))
+
+    def screens(self) -> list[str]:
+        """The screens this setup shows, in order (the spec and the target's answers decide)."""
+        spec, target = self.spec, self.answers("target")
+        return [s for s in SCREENS if screen_needed(s, spec, target)]
 
     def answers(self, screen: str) -> dict[str, Any]:
         return dict(self.state.ui.get("answers", {}).get(screen, {}))
