@@ -20,6 +20,19 @@ def _session(args: Any):
         return None
 
 
+def _with_session(command):
+    """Open the connection the command asked for, pass it in, and always close it (a sandbox stops with it)."""
+    def run(args: Any) -> int:
+        session = _session(args)
+        if session is None:
+            return NO_SIGN_IN
+        try:
+            return command(args, session)
+        finally:
+            session.close()
+    return run
+
+
 def _store(args: Any, name: str):
     from .state import StateStore
     return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
@@ -104,62 +117,52 @@ def _guarded(fn):
 
 
 @_guarded
-def cmd_plan(args: Any) -> int:
-    session = _session(args)
-    if session is None:
-        return NO_SIGN_IN
-    try:
-        engine = _engine(args, session, secret_from=args.secret_from or "prompt")
-        plan = engine.plan()
-        emit(args, _format_plan(plan), plan.to_dict())
-        return PLAN_PROBLEMS if plan.problems else OK
-    finally:
-        session.close()
+@_with_session
+def cmd_plan(args: Any, session: Any) -> int:
+    engine = _engine(args, session, secret_from=args.secret_from or "prompt")
+    plan = engine.plan()
+    emit(args, _format_plan(plan), plan.to_dict())
+    return PLAN_PROBLEMS if plan.problems else OK
 
 
 @_guarded
-def cmd_apply(args: Any) -> int:
+@_with_session
+def cmd_apply(args: Any, session: Any) -> int:
     from .engine import verify_setup
     from .outputs import next_steps_for_state
-    session = _session(args)
-    if session is None:
-        return NO_SIGN_IN
-    try:
-        engine = _engine(args, session, secret_from=args.secret_from or "prompt")
-        plan = engine.plan()
-        if plan.problems:
-            from .engine import PlanError
-            raise PlanError(plan.problems)
-        if not args.json:
-            print(_format_plan(plan))
-        if plan.writes and not args.yes:
-            if not sys.stdin.isatty():
-                emit(args, "Not applied: pass --yes to apply without a prompt.", {"error": {"code": "NeedsYes"}})
-                return BAD_INPUT
-            if input("Apply these changes? [y/N] ").strip().lower() not in ("y", "yes"):
-                print("Nothing was changed.")
-                return OK
-        try:
-            engine.apply(plan)
-        except KeyboardInterrupt:
-            engine.cancel.set()
-            raise
-        if args.no_verify:
-            steps = next_steps_for_state(engine.state)
-            emit(args, "Applied (not verified)." + ("\n\nNext steps:\n" + steps if steps else ""),
-                 {"applied": True, "state": str(engine.store.path), "next_steps": steps})
+    engine = _engine(args, session, secret_from=args.secret_from or "prompt")
+    plan = engine.plan()
+    if plan.problems:
+        from .engine import PlanError
+        raise PlanError(plan.problems)
+    if not args.json:
+        print(_format_plan(plan))
+    if plan.writes and not args.yes:
+        if not sys.stdin.isatty():
+            emit(args, "Not applied: pass --yes to apply without a prompt.", {"error": {"code": "NeedsYes"}})
+            return BAD_INPUT
+        if input("Apply these changes? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
             return OK
-        report = verify_setup(engine)
+    try:
+        engine.apply(plan)
+    except KeyboardInterrupt:
+        engine.cancel.set()
+        raise
+    if args.no_verify:
         steps = next_steps_for_state(engine.state)
-        done = ("Verified: the workload can read the secret." if engine.spec.uses_vault else
-                "Verified: every link holds.")
-        emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
-             f"Applied, but verification found a broken link: {report.broken.name}: {report.broken.detail}\n"
-             f"  fix: {report.broken.fix}", {"applied": True, "state": str(engine.store.path),
-                                              "verify": report.to_dict(), "next_steps": steps})
-        return OK if report.passed else VERIFY_FAILED
-    finally:
-        session.close()
+        emit(args, "Applied (not verified)." + ("\n\nNext steps:\n" + steps if steps else ""),
+             {"applied": True, "state": str(engine.store.path), "next_steps": steps})
+        return OK
+    report = verify_setup(engine)
+    steps = next_steps_for_state(engine.state)
+    done = ("Verified: the workload can read the secret." if engine.spec.uses_vault else
+            "Verified: every link holds.")
+    emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
+         f"Applied, but verification found a broken link: {report.broken.name}: {report.broken.detail}\n"
+         f"  fix: {report.broken.fix}", {"applied": True, "state": str(engine.store.path),
+                                          "verify": report.to_dict(), "next_steps": steps})
+    return OK if report.passed else VERIFY_FAILED
 
 
 def _load_state(ref: str):
@@ -191,26 +194,22 @@ def cmd_status(args: Any) -> int:
 
 
 @_guarded
-def cmd_verify(args: Any) -> int:
+@_with_session
+def cmd_verify(args: Any, session: Any) -> int:
     from .verify import Checker, target_from_state
     store, state = _load_state(args.state)
-    session = _session(args)
-    if session is None:
-        return NO_SIGN_IN
-    try:
-        sub = state.step("identity").outputs["id"].split("/")[2]
-        checker = Checker(session.for_subscription(sub), target_from_state(state),
-                          sink=(lambda e: None) if args.json else _print_event,
-                          wait_limit_s=state.spec.get("verify", {}).get("wait_limit_s", 900.0))
-        report = checker.run(probe=not args.no_probe)
-        emit(args, "Verified." if report.passed else f"Broken link: {report.broken.name}", report.to_dict())
-        return OK if report.passed else VERIFY_FAILED
-    finally:
-        session.close()
+    sub = state.step("identity").outputs["id"].split("/")[2]
+    checker = Checker(session.for_subscription(sub), target_from_state(state),
+                      sink=(lambda e: None) if args.json else _print_event,
+                      wait_limit_s=state.spec.get("verify", {}).get("wait_limit_s", 900.0))
+    report = checker.run(probe=not args.no_probe)
+    emit(args, "Verified." if report.passed else f"Broken link: {report.broken.name}", report.to_dict())
+    return OK if report.passed else VERIFY_FAILED
 
 
 @_guarded
-def cmd_doctor(args: Any) -> int:
+@_with_session
+def cmd_doctor(args: Any, session: Any) -> int:
     from .doctor_args import DoctorArgError, doctor_target
     from .verify import Checker
     try:
@@ -218,18 +217,12 @@ def cmd_doctor(args: Any) -> int:
     except DoctorArgError as err:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
         return BAD_INPUT
-    session = _session(args)
-    if session is None:
-        return NO_SIGN_IN
-    try:
-        sub = args.identity.split("/")[2]
-        report = Checker(session.for_subscription(sub), target,
-                         sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
-        emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
-                                                                       f"{report.broken.detail}", report.to_dict())
-        return OK if report.passed else VERIFY_FAILED
-    finally:
-        session.close()
+    sub = args.identity.split("/")[2]
+    report = Checker(session.for_subscription(sub), target,
+                     sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
+    emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
+                                                                   f"{report.broken.detail}", report.to_dict())
+    return OK if report.passed else VERIFY_FAILED
 
 
 def cmd_roles(args: Any) -> int:
