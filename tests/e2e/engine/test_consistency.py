@@ -13,7 +13,7 @@ from .conftest import build_spec
 
 
 def test_principal_not_found_after_identity_creation_is_waited_out(harness, sandbox):
-    sandbox.realism.principal_not_found_s = 1.0
+    sandbox.realism.principal_not_found_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     sandbox.realism.principal_type_skips_window = False
     engine = harness.engine(build_spec(target={"kind": "none"}))
     engine.apply()
@@ -25,7 +25,7 @@ def test_principal_not_found_after_identity_creation_is_waited_out(harness, sand
 
 
 def test_operator_grant_propagation_is_waited_out_before_writing_the_secret(harness, sandbox):
-    sandbox.realism.rbac_propagation_s = 1.0
+    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     engine = harness.engine(build_spec(target={"kind": "none"}))
     engine.apply()
     waits = [w for w in harness.sinks[0].of(Waiting) if w.step == "secret"]

@@ -72,7 +72,7 @@ def test_demo_prefect_worker_is_running(az):
 
 def test_create_is_a_long_running_operation_and_fills_identity_ids(sandbox, az):
     ident = _identity(az, "id-aci-lro")
-    sandbox.realism.lro_seconds["aci_create"] = 0.5
+    sandbox.realism.lro_seconds["aci_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     started = time.monotonic()
     poller = az.aci.container_groups.begin_create_or_update(RG, "cg-lro", _body(identity=_uai(ident.id)))
     assert not poller.done()
@@ -270,7 +270,7 @@ def test_system_assigned_identity_gets_a_principal_removed_with_the_group(sandbo
 
 
 def test_inaccessible_image_fails_the_operation(sandbox, az):
-    sandbox.realism.lro_seconds["aci_create"] = 0.2
+    sandbox.realism.lro_seconds["aci_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     with pytest.raises(HttpResponseError) as err:
         _create(az, "cg-noimage", _body(image="invalid/does-not-exist"))
     assert err.value.error.code == "InaccessibleImage"
@@ -317,7 +317,7 @@ def test_delete_at_once_and_as_long_running_operation(sandbox, az):
         az.aci.container_groups.get(RG, "cg-del")
     az.aci.container_groups.begin_delete(RG, "cg-del").result()  # deleting what is gone is not an error (204)
     _create(az, "cg-del2", _body())
-    sandbox.realism.lro_seconds["aci_delete"] = 0.4
+    sandbox.realism.lro_seconds["aci_delete"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     started = time.monotonic()
     poller = az.aci.container_groups.begin_delete(RG, "cg-del2")
     assert az.aci.container_groups.get(RG, "cg-del2").provisioning_state == "Deleting"

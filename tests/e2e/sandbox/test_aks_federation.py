@@ -105,7 +105,7 @@ def _https_json(sandbox, url: str) -> tuple[int, dict]:
 
 # ---- managed clusters -----------------------------------------------------------------------------------
 def test_cluster_create_is_lro_with_oidc_issuer_workload_identity_and_kubelet_identity(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["aks_create"] = 0.3
+    sandbox.realism.lro_seconds["aks_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     cid = _cluster_id(sub_id, "aks-new")
     poller = az.resources.resources.begin_create_or_update_by_id(cid, _cluster_body(), api_version=AKS_API)
     assert az.resources.resources.get_by_id(cid, api_version="2024-02-01").properties["provisioningState"] == "Creating"
@@ -286,7 +286,7 @@ def test_github_oidc_branch_environment_tag_and_pull_request_subjects(sandbox, p
 
 
 def test_a_new_federated_credential_is_honoured_only_after_propagation(sandbox, profile, az):
-    sandbox.realism.federation_propagation_s = 0.4
+    sandbox.realism.federation_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     identity = az.msi.user_assigned_identities.create_or_update(RG, "id-slow", {"location": LOC})
     body = {"properties": {"issuer": oidc.GITHUB_ISSUER, "subject": "repo:contoso/app:environment:prod",
                            "audiences": [EXCHANGE]}}

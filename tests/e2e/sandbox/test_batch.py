@@ -91,7 +91,7 @@ def test_demo_account_and_pool(az, sandbox, sub_id):
 
 
 def test_account_create_is_a_long_running_operation(az, sandbox):
-    sandbox.realism.lro_seconds["batch_account_create"] = 0.3
+    sandbox.realism.lro_seconds["batch_account_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     poller = az.batch.batch_account.begin_create("rg-platform", "platformbatch", {"location": "northeurope"})
     assert az.batch.batch_account.get("rg-platform", "platformbatch").provisioning_state == "Creating"
     account = poller.result()
@@ -211,7 +211,7 @@ def test_list_and_delete_pool(az, sandbox):
     assert [p.name for p in az.batch.pool.list_by_batch_account(RG, ACCOUNT, maxresults=1)] == ["pool-etl", "pool-two"]
     pool_id = az.batch.pool.get(RG, ACCOUNT, "pool-two").id
     callers = {n["imds_url"] for n in pool_nodes(sandbox, pool_id)}
-    sandbox.realism.lro_seconds["batch_pool_delete"] = 0.3
+    sandbox.realism.lro_seconds["batch_pool_delete"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     poller = az.batch.pool.begin_delete(RG, ACCOUNT, "pool-two")
     assert az.batch.pool.get(RG, ACCOUNT, "pool-two").properties.provisioning_state == "Deleting"
     poller.result()

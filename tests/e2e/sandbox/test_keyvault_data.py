@@ -191,7 +191,7 @@ def test_secrets_user_scopes_for_a_managed_identity(az, profile, sandbox):
 
 
 def test_fresh_grant_waits_for_propagation(az, profile, sandbox):
-    sandbox.realism.rbac_propagation_s = 0.5
+    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     vault, officer = _officer_vault(az, sandbox, "kv-propagate")
     officer.set_secret("git-token", "t0ken")
     principal, mi = _identity(az, profile, sandbox, "id-late")
@@ -222,7 +222,7 @@ def test_access_policy_vault_permissions_and_propagation(az, profile, sandbox):
     assert err.value.error.code == "Forbidden" and _inner(err) == "AccessDenied"
     assert f"oid={principal}" in err.value.error.message
     assert "does not have secrets get permission on key vault 'kv-ap;location=eastus'" in err.value.error.message
-    sandbox.realism.rbac_propagation_s = 0.4
+    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     az.keyvault.vaults.update_access_policy("rg-shared-secrets", "kv-ap", "add", {"properties": {"accessPolicies": [
         {"tenantId": sandbox.tenant_id, "objectId": principal, "permissions": {"secrets": ["get"]}}]}})
     with pytest.raises(HttpResponseError):  # the policy change has not propagated yet

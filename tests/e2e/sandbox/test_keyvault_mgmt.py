@@ -61,7 +61,7 @@ def test_create_defaults_to_rbac_and_is_found_by_every_read(az, sandbox):
 
 
 def test_create_is_long_running_registering_dns_then_succeeded(az, sandbox):
-    sandbox.realism.lro_seconds["keyvault_create"] = 0.4
+    sandbox.realism.lro_seconds["keyvault_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     mark = len(sandbox.calls)
     poller = az.keyvault.vaults.begin_create_or_update("rg-prefect-demo", "kv-slow", _params(sandbox))
     during = az.keyvault.vaults.get("rg-prefect-demo", "kv-slow")
@@ -73,7 +73,7 @@ def test_create_is_long_running_registering_dns_then_succeeded(az, sandbox):
 
 def test_create_answers_201_with_location_then_202_until_done(sandbox, credential, sub_id):
     """The wire shape the SDK's Location polling relies on: 201 + Location + Retry-After: 1, then 202s, then 200."""
-    sandbox.realism.lro_seconds["keyvault_create"] = 0.3
+    sandbox.realism.lro_seconds["keyvault_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     token = credential.get_token("https://management.azure.com/.default").token
     path = (f"/subscriptions/{sub_id}/resourceGroups/rg-prefect-demo/providers/Microsoft.KeyVault/vaults/kv-raw"
             "?api-version=2026-05-15")
@@ -173,7 +173,7 @@ def test_soft_delete_conflict_and_recover_keep_the_vault(az, sandbox):
 
 
 def test_purge_is_long_running_and_frees_the_name(az, sandbox):
-    sandbox.realism.lro_seconds["keyvault_purge"] = 0.2
+    sandbox.realism.lro_seconds["keyvault_purge"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     vaults = az.keyvault.vaults
     _create(az, sandbox, "rg-prefect-demo", "kv-purge-me")
     vaults.delete("rg-prefect-demo", "kv-purge-me")

@@ -61,7 +61,7 @@ def _identity(az, name: str):
 
 # ---- storage accounts ----------------------------------------------------------------------------------------
 def test_storage_account_create_is_an_lro_then_get_by_id_with_any_api_version(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["storage_create"] = 0.3
+    sandbox.realism.lro_seconds["storage_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     rid = _account_id(sub_id, "stdatalake01")
     poller = az.resources.resources.begin_create_or_update_by_id(rid, _account_body(tags={"team": "data"}),
                                                                  api_version=STORAGE_API)
@@ -182,7 +182,7 @@ def test_role_assignment_at_a_container_scope_reaches_only_that_container(sandbo
 
 # ---- container registries ----------------------------------------------------------------------------------------
 def test_registry_create_is_an_lro_with_login_server_then_get_and_list(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["registry_create"] = 0.3
+    sandbox.realism.lro_seconds["registry_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     rid = _registry_id(sub_id, "acrPlatform01")
     poller = az.resources.resources.begin_create_or_update_by_id(
         rid, {"location": LOC, "sku": {"name": "standard"}, "properties": {"adminUserEnabled": False}},
