@@ -46,6 +46,8 @@ class Sandbox:
         if reset and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Its vaults hold secret values (as Key Vault does) and its keys sign tokens: only this user may read them.
+        self.data_dir.chmod(0o700)
         self.seed_name = seed
         self.realism = realism or Realism()
         self.requested_port = port
@@ -68,6 +70,7 @@ class Sandbox:
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(cert_path, key_path)
         self.store = Store(self.data_dir / "sandbox.db")
+        (self.data_dir / "sandbox.db").chmod(0o600)
         meta = self.store.get(META, "tenant")
         if meta is None:
             meta = {"tenantId": stable_id("tenant"), "created": True}

@@ -105,24 +105,23 @@ def test_existing_pool_with_nodes_needs_a_confirmed_rescale_then_restores_its_co
     assert verify_setup(again).passed and harness.writes_since(mark) == []
 
 
-def test_identity_patch_keeps_a_concurrent_change_to_the_pool(harness, sandbox, monkeypatch):
+def test_identity_patch_keeps_a_concurrent_change_to_the_pool(harness, sandbox):
     """The PATCH carries If-Match: a change made between our read and our write is re-read, never overwritten."""
-    from wizard.steps import batch as batch_step
     az = harness.clients()
     other = az.msi.user_assigned_identities.create_or_update(RG, "id-other-team", {"location": "westeurope"})
-    real_get, raced = batch_step.get_pool, []
+    raced = []
 
-    def racing_get(clients, rg, account, pool):
-        got = real_get(clients, rg, account, pool)
-        if not raced:  # someone else adds their identity right after our first read
+    def other_team_writes(call) -> None:
+        # Another client changes the pool the moment Azure has answered the engine's read, before the engine
+        # hears back: the engine's ETag is stale by the time it PATCHes.
+        if call.plane == "arm" and call.method == "GET" and call.path.lower().endswith("/pools/pool-etl") and not raced:
             raced.append(True)
-            az.batch.pool.update(rg, account, pool, {"identity": {"type": "UserAssigned",
-                                                                  "userAssignedIdentities": {other.id: {}}}})
-        return got
+            az.batch.pool.update(RG, ACCOUNT, "pool-etl", {"identity": {"type": "UserAssigned",
+                                                                        "userAssignedIdentities": {other.id: {}}}})
 
     engine = harness.engine(batch_spec(rescale_for_identity=True))
     plan = engine.plan()
-    monkeypatch.setattr(batch_step, "get_pool", racing_get)
+    sandbox.observers.append(other_team_writes)
     engine.apply(plan)
     pool = az.batch.pool.get(RG, ACCOUNT, "pool-etl")
     ids = {k.lower() for k in pool.identity.user_assigned_identities}

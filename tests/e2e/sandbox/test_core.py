@@ -170,3 +170,9 @@ def test_data_persists_across_restart(tmp_path):
             az = AzureClients(prof, make_credential(prof), sb.subscription_ids[0])
             assert az.resources.resource_groups.check_existence("rg-kept") is expect_existing
             az.resources.resource_groups.create_or_update("rg-kept", {"location": "eastus"})
+
+
+def test_data_dir_holding_secret_values_is_private_to_the_user(sandbox):
+    """The sandbox's vaults keep secret values on disk, as Key Vault does: nobody else on the machine reads them."""
+    assert sandbox.data_dir.stat().st_mode & 0o777 == 0o700
+    assert (sandbox.data_dir / "sandbox.db").stat().st_mode & 0o777 == 0o600
