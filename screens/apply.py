@@ -82,7 +82,7 @@ class ApplyScreen(WizardScreen):
         self.set_interval(1.0, self._tick)
         if self.services.confirmed:
             self.services.confirmed = False
-            self.start()
+            self.start(reviewed=self.draft.planned())
         else:
             stopped = [s for s, v in statuses.items() if v in ("running", "waiting", "failed")]
             self.query_one("#status", Note).say(
@@ -104,18 +104,20 @@ class ApplyScreen(WizardScreen):
         if not self.running:
             super().action_back()
 
-    def start(self) -> None:
+    def start(self, reviewed: list[dict[str, Any]] | None = None) -> None:
+        """Apply; `reviewed`: the plan the person just confirmed, which is what must run (or nothing does)."""
         self.running, self.can_advance = True, False
         self.cancel = threading.Event()
         self.services.cancels.add(self.cancel)
         self.query_one("#status", Note).say("Re-reading Azure, then applying…")
         self.refresh_bindings()
-        self.run_engine(self.cancel)
+        self.run_engine(self.cancel, reviewed)
 
     @work(thread=True, group="apply", exclusive=True, exit_on_error=False, description="Applying")
-    def run_engine(self, cancel: threading.Event) -> None:
+    def run_engine(self, cancel: threading.Event, reviewed: list[dict[str, Any]] | None = None) -> None:
         from wizard.azure.errors import explain
         from wizard.engine import PlanError, RunFailed, verify_setup
+        from wizard.saved_plan import plan_changes
         draft, secret = self.draft, self.services.secret
         try:
             source = draft.secret_source(secret.get if secret else None)
@@ -125,6 +127,12 @@ class ApplyScreen(WizardScreen):
             secret_item = plan.item("secret")
             if source is None and secret_item is not None and secret_item.problems:
                 self.post_message(ApplyEnded("needs_secret"))
+                return
+            fresh = [i.to_dict() for i in plan.items]
+            changes = plan_changes(reviewed, fresh) if reviewed and not plan.problems else []
+            if changes:  # Azure moved on since the review: show what changed and ask again, change nothing
+                draft.record_plan(fresh)
+                self.post_message(ApplyEnded("changed", problems=changes))
                 return
             engine.apply(plan)
             self.post_message(Verified(verify_setup(engine).to_dict()))
@@ -225,6 +233,10 @@ class ApplyScreen(WizardScreen):
             status.say("Stopped. Everything done so far is saved: quit now and Resume later, or Continue.", "warn")
         elif message.outcome == "problems":
             status.say("The plan found problems (nothing changed): " + " ".join(message.problems), "error")
+        elif message.outcome == "changed":
+            status.say("Azure changed since you reviewed the plan, so nothing was changed yet:\n"
+                       + "\n".join(f"  • {c}" for c in message.problems)
+                       + "\nContinue applies the plan as it is now; Esc goes back to review it.", "warn")
         else:
             status.say(f"{message.detail}\nFix: {message.fix}\nThe setup is saved: fix it and Continue.", "error")
         self.can_advance = message.outcome != "problems"

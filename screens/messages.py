@@ -86,7 +86,7 @@ class EngineProgressed(Message):
 @dataclass
 class ApplyEnded(Message):
     outcome: str
-    """done | failed | stopped | problems | needs_secret | error"""
+    """done | failed | stopped | problems | needs_secret | error | changed (Azure moved on since the review)"""
     detail: str = ""
     fix: str = ""
     problems: list[str] = field(default_factory=list)

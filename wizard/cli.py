@@ -2,7 +2,8 @@
 
 Exit codes:
   0  done (plan: nothing to change or changes listed; apply/verify/doctor: passed)
-  2  bad input: spec, arguments, secret source or state file (nothing changed)
+  2  bad input: spec, arguments, secret source, state file or a stale saved plan (nothing changed);
+     plan --detailed-exitcode: changes pending
   3  the plan found problems (nothing changed)
   4  an Azure step failed (the state records where; fix and run apply again to resume)
   5  verification failed (a link of the chain is broken; see its fix)
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 OK, BAD_INPUT, PLAN_PROBLEMS, STEP_FAILED, VERIFY_FAILED, STOPPED, NO_SIGN_IN = 0, 2, 3, 4, 5, 6, 7
+CHANGES_PENDING = 2
+"""`plan --detailed-exitcode` only, as Terraform's: 0 nothing to change, 2 changes pending."""
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -39,12 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
     sub = parser.add_subparsers(dest="command")
     plan = sub.add_parser("plan", help="show what apply would do (reads only)")
-    plan.add_argument("spec", type=Path)
-    plan.add_argument("--state", type=Path)
+    plan.add_argument("spec", type=Path, help="the setup's spec (TOML)")
+    plan.add_argument("--state", type=Path, help="the state file (default: the setup's own, by name)")
+    plan.add_argument("--out", type=Path, metavar="PLAN",
+                      help="save the plan: `mi-wizard apply PLAN` carries out exactly it, or refuses a stale one")
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 0 when nothing would change, 2 when changes are pending (3: problems)")
     plan.add_argument("--secret-from", default=None, help="env:NAME, file:PATH or stdin (never the value)")
     _connection_options(plan)
-    apply = sub.add_parser("apply", help="carry out a spec (resumes a half-finished setup)")
-    apply.add_argument("spec", type=Path)
+    apply = sub.add_parser("apply", help="carry out a spec or a saved plan (resumes a half-finished setup)")
+    apply.add_argument("spec", type=Path, help="a spec (TOML), or a plan saved by `plan --out`")
     apply.add_argument("--state", type=Path)
     apply.add_argument("--yes", action="store_true", help="apply without asking")
     apply.add_argument("--secret-from", default=None, help="env:NAME, file:PATH, stdin or prompt (never the value)")

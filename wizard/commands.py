@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .cli import BAD_INPUT, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED, VERIFY_FAILED, emit
+from .cli import (BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED,
+                  VERIFY_FAILED, emit)
 
 
 def _session(args: Any):
@@ -57,16 +58,46 @@ def _print_event(event: Any) -> None:
                                                              else ""), file=sys.stderr)
 
 
+def _has_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or replaced stdin
+        return False
+
+
 def _engine(args: Any, session: Any, *, secret_from: str | None):
+    """The engine for the spec, once every input is known to be good: the spec's values, its location in the
+    subscription and the secret value are all checked before the first write (bad input: exit 2, nothing made)."""
+    from .azure.locations import location_problem
     from .engine import Engine
     from .secrets import parse_secret_source
-    from .spec import load_spec
-    spec = load_spec(args.spec)
-    subscription = session.resolve_subscription(spec.subscription)
+    from .spec import SpecError, load_spec
+    spec = _spec_arg(args, load_spec)
+    if secret_from == "prompt" and not args.secret_from and not _has_terminal():
+        secret_from = None  # the default prompt needs a terminal; without one the plan says a source is missing
     source = parse_secret_source(secret_from) if secret_from else None
+    problems = spec.validate()
+    if problems:
+        raise SpecError(f"{args.spec} has {len(problems)} problem{'s' if len(problems) > 1 else ''} (nothing was "
+                        "changed):\n" + "\n".join(f"  - {p}" for p in problems))
+    subscription = session.resolve_subscription(spec.subscription)
+    clients = session.for_subscription(subscription)
+    problem = location_problem(clients, spec.location)
+    if problem:
+        raise SpecError(f"{problem} (Nothing was changed.)")
+    if source is not None and spec.uses_vault:
+        source.prepare()  # read once and checked now; the secret step gets this same value
     sink = (lambda e: None) if args.json else _print_event
-    return Engine(spec, session.for_subscription(subscription), _store(args, spec.name), operator=session.operator,
-                  sink=sink, cancel=threading.Event(), secret_source=source)
+    return Engine(spec, clients, _store(args, spec.name), operator=session.operator,
+                  sink=sink, cancel=threading.Event(), secret_source=source,
+                  probe=not getattr(args, "no_verify", False))
+
+
+def _spec_arg(args: Any, load_spec: Any) -> Any:
+    """The spec named on the command line, or the one a saved plan (`apply PLAN`) was made from."""
+    from .spec import Spec
+    saved = getattr(args, "saved_plan", None)
+    return Spec.from_dict(saved.spec, source=str(args.spec)) if saved is not None else load_spec(args.spec)
 
 
 def _format_plan(plan: Any) -> str:
@@ -86,6 +117,7 @@ def _guarded(fn):
         from .azure.errors import explain
         from .engine import PlanError, RunFailed
         from .progress import Cancelled
+        from .saved_plan import StalePlan
         from .secrets import SecretSourceError
         from .session import SessionError
         from .spec import SpecError
@@ -94,6 +126,11 @@ def _guarded(fn):
             return fn(args)
         except (SpecError, StateError, SecretSourceError, SessionError) as err:
             emit(args, f"mi-wizard: {err}", {"error": {"code": type(err).__name__, "message": str(err)}})
+            return BAD_INPUT
+        except StalePlan as err:
+            emit(args, "The saved plan is stale; nothing was changed:\n" + "\n".join(f"  - {c}" for c in err.changes)
+                 + "\nMake a new plan (`mi-wizard plan SPEC --out PLAN`), review it, and apply that.",
+                 {"error": {"code": "StalePlan", "changes": err.changes}})
             return BAD_INPUT
         except PlanError as err:
             emit(args, "The plan found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in err.problems),
@@ -121,23 +158,42 @@ def _guarded(fn):
 def cmd_plan(args: Any, session: Any) -> int:
     engine = _engine(args, session, secret_from=args.secret_from or "prompt")
     plan = engine.plan()
-    emit(args, _format_plan(plan), plan.to_dict())
-    return PLAN_PROBLEMS if plan.problems else OK
+    if args.out and not plan.problems:
+        from .saved_plan import SavedPlan, save_plan
+        from .state import now_iso
+        state = engine.open_state()
+        save_plan(args.out, SavedPlan(setup=engine.spec.name, spec=engine.spec.to_dict(),
+                                      items=[i.to_dict() for i in plan.items],
+                                      lineage=state.lineage if state.serial > 0 else None, serial=state.serial,
+                                      secret_from=args.secret_from, created=now_iso()))
+    saved = f"\n\nSaved to {args.out}: `mi-wizard apply {args.out}` carries out exactly this plan." if (
+        args.out and not plan.problems) else ""
+    emit(args, _format_plan(plan) + saved, plan.to_dict())
+    if plan.problems:
+        return PLAN_PROBLEMS
+    if args.detailed_exitcode:
+        return CHANGES_PENDING if plan.writes else OK
+    return OK
 
 
 @_guarded
 @_with_session
 def cmd_apply(args: Any, session: Any) -> int:
-    from .engine import verify_setup
+    from .engine import PlanError, verify_setup
     from .outputs import next_steps_for_state
-    engine = _engine(args, session, secret_from=args.secret_from or "prompt")
+    from .saved_plan import check_current, is_plan_file, load_plan
+    saved = load_plan(args.spec) if is_plan_file(args.spec) else None
+    args.saved_plan = saved
+    secret_from = args.secret_from or (saved.secret_from if saved else None) or "prompt"
+    engine = _engine(args, session, secret_from=secret_from)
     plan = engine.plan()
     if plan.problems:
-        from .engine import PlanError
         raise PlanError(plan.problems)
+    if saved is not None:
+        check_current(saved, engine.open_state(), [i.to_dict() for i in plan.items])
     if not args.json:
         print(_format_plan(plan))
-    if plan.writes and not args.yes:
+    if plan.writes and not args.yes and saved is None:  # a saved plan was reviewed when it was made
         if not sys.stdin.isatty():
             emit(args, "Not applied: pass --yes to apply without a prompt.", {"error": {"code": "NeedsYes"}})
             return BAD_INPUT
@@ -158,11 +214,14 @@ def cmd_apply(args: Any, session: Any) -> int:
     steps = next_steps_for_state(engine.state)
     done = ("Verified: the workload can read the secret." if engine.spec.uses_vault else
             "Verified: every link holds.")
+    broken = report.broken
     emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
-         f"Applied, but verification found a broken link: {report.broken.name}: {report.broken.detail}\n"
-         f"  fix: {report.broken.fix}", {"applied": True, "state": str(engine.store.path),
-                                          "verify": report.to_dict(), "next_steps": steps})
-    return OK if report.passed else VERIFY_FAILED
+         f"Applied, but verification {'could not finish' if broken.pending else 'found a broken link'}: "
+         f"{broken.name}: {broken.detail}\n  fix: {broken.fix}",
+         {"applied": True, "state": str(engine.store.path), "verify": report.to_dict(), "next_steps": steps})
+    if report.passed:
+        return OK
+    return STOPPED if broken.pending else VERIFY_FAILED
 
 
 def _load_state(ref: str):

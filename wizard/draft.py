@@ -189,12 +189,14 @@ class Draft:
                 del state.steps[step_id]
             for step_id in wanted:
                 state.step(step_id)
-            state.ui["plan"] = [{"step": i["step"], "title": i["title"], "action": i["action"]} for i in items]
+            # What was reviewed, whole: apply carries out this plan and shows what changed if Azure moved on.
+            state.ui["plan"] = [{k: i[k] for k in ("step", "title", "action", "reason", "details") if k in i}
+                                for i in items]
             self.store.save(state)
             self.state = state
 
-    def planned(self) -> list[dict[str, str]]:
-        """The confirmed plan's steps (step, title, action), as saved by record_plan."""
+    def planned(self) -> list[dict[str, Any]]:
+        """The confirmed plan's items (step, title, action, reason, details), as saved by record_plan."""
         return list(self.state.ui.get("plan", []))
 
     def export_spec(self, path: Path | str) -> Path:

@@ -17,7 +17,7 @@ from .progress import Cancelled, ProgressSink, StepFailed, StepFinished, StepSta
 from .spec import Spec
 from .state import State, StateStore
 from .steps.aci import AciStep
-from .steps.base import PlanItem, RunContext, Step, StepError
+from .steps.base import NOTHING, PlanItem, RunContext, Step, StepError
 from .steps.batch import BatchStep
 from .steps.batch_rescale import RescaleStep
 from .steps.extra_grants import ExtraGrantsStep
@@ -25,21 +25,36 @@ from .steps.federation import FederationStep
 from .steps.grant import GrantStep
 from .steps.identity import IdentityStep
 from .steps.operator_access import OperatorAccessStep
+from .steps.probe import ProbeStep
 from .steps.resource_group import ResourceGroupStep
 from .steps.secret import SecretStep
 from .steps.vault import VaultStep
 from .waits import WaitExpired
 
 ALL_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
-                                     GrantStep, FederationStep, ExtraGrantsStep, AciStep, BatchStep, RescaleStep)
-VAULT_STEPS = frozenset({"vault", "operator_access", "secret", "grant"})
+                                     GrantStep, FederationStep, ExtraGrantsStep, AciStep, BatchStep, RescaleStep,
+                                     ProbeStep)
+VAULT_STEPS = frozenset({"vault", "operator_access", "secret", "grant", "probe"})
 """Skipped by a setup without a vault (vault.name = ""), e.g. GitHub OIDC with a role and nothing else."""
 
 
-def steps_for(spec: Spec) -> list[Step]:
-    """The steps a spec needs, in plan order."""
+def _check_edges(steps: tuple[type[Step], ...]) -> None:
+    """An edge naming no step is a typo, not an edge to ignore: refuse it when the engine is imported."""
+    ids = {cls.id for cls in steps}
+    for cls in steps:
+        unknown = [r for r in cls.requires if r not in ids]
+        if unknown:
+            raise ImportError(f"step {cls.id!r} requires unknown step(s) {unknown}; known: {sorted(ids)}")
+
+
+_check_edges(ALL_STEPS)
+
+
+def steps_for(spec: Spec, *, probe: bool = True) -> list[Step]:
+    """The steps a spec needs, in plan order (`probe=False`: without the live probe, as `apply --no-verify`)."""
     return [step for step in (cls() for cls in ALL_STEPS)
-            if step.applies(spec) and (spec.uses_vault or step.id not in VAULT_STEPS)]
+            if step.applies(spec) and (spec.uses_vault or step.id not in VAULT_STEPS)
+            and (probe or step.id != ProbeStep.id)]
 
 
 class PlanError(Exception):
@@ -105,12 +120,13 @@ class Engine:
     """Plans and applies one setup. Thread-safe progress goes to `sink`; `cancel` stops waits and the run."""
 
     def __init__(self, spec: Spec, clients: Any, store: StateStore, *, operator: Any, sink: ProgressSink = null_sink,
-                 cancel: threading.Event | None = None, secret_source: Any = None, workers: int = 3):
+                 cancel: threading.Event | None = None, secret_source: Any = None, workers: int = 4,
+                 probe: bool = True):
         self.spec, self.clients, self.store = spec, clients, store
         self.operator, self.sink = operator, sink
         self.cancel = cancel or threading.Event()
         self.secret_source, self.workers = secret_source, workers
-        self.steps = steps_for(spec)
+        self.steps = steps_for(spec, probe=probe)
         self._state_lock = threading.RLock()
         self.state: State | None = None
         self.ctx: RunContext | None = None
@@ -127,6 +143,7 @@ class Engine:
             self.ctx = RunContext(spec=self.spec, clients=self.clients, state=self.state, operator=self.operator,
                                   sink=self.sink, cancel=self.cancel, save=self.save,
                                   secret_source=self.secret_source)
+            self.ctx.probe = any(s.id == ProbeStep.id for s in self.steps)
         return self.state
 
     def save(self) -> None:
@@ -156,7 +173,9 @@ class Engine:
             item = step.plan(self.ctx, step.refresh(self.ctx))
             with lock:
                 items[step.id] = item
+                self.ctx.planned[step.id] = item
 
+        self.ctx.planned.clear()
         try:
             run_graph(self.steps, plan_step, workers=self.workers)
         except Exception as exc:  # noqa: BLE001 - any Azure error while reading is a plan problem
@@ -164,6 +183,7 @@ class Engine:
             return Plan(items=[items[s.id] for s in self.steps if s.id in items],
                         problems=[f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"])
         ordered = [items[s.id] for s in self.steps]
+        self._decide_probe(ordered)
         problems = [p for i in ordered for p in i.problems]
         identity = items.get("identity")
         if self.spec.identity.existing and identity is not None and identity.action == "create":
@@ -171,6 +191,16 @@ class Engine:
                             "identity.existing = true says it must exist (mi-wizard will not create it). Check the "
                             "name and resource group (e.g. the platform's resource group).")
         return Plan(items=ordered, problems=problems)
+
+    def _decide_probe(self, items: list[PlanItem]) -> None:
+        """The probe runs when it can tell something new: something changes, or the last check did not pass.
+        So a second apply of the same spec makes no write at all."""
+        probe = next((i for i in items if i.step == ProbeStep.id), None)
+        if probe is None:
+            return
+        passed = self.state.step("verify").status == "done" and self.state.step(ProbeStep.id).status == "done"
+        if passed and not any(i.writes for i in items):
+            probe.action, probe.reason = NOTHING, "Nothing changes and the last verification passed."
 
     # ---- apply ---------------------------------------------------------------------------------------
     def apply(self, plan: Plan | None = None) -> State:
@@ -181,10 +211,26 @@ class Engine:
                 raise PlanError(plan.problems)
             self.state.add_log("apply started")
             self.save()
-            run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), workers=self.workers)
+            leftovers = list(self.state.step(ProbeStep.id).outputs.get("cleanup", []))
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cleanup") as background:
+                cleanup = background.submit(self._finish_cleanup, leftovers) if leftovers else None
+                run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), workers=self.workers)
+                if cleanup is not None:
+                    cleanup.result()
             self.state.add_log("apply finished")
             self.save()
             return self.state
+
+    def _finish_cleanup(self, group_ids: list[str]) -> None:
+        """Finish the deletes a previous run started and did not await (its probe's container group)."""
+        from .live_probe import finish_probe_cleanup
+        left = {g.lower() for g in finish_probe_cleanup(self.clients, group_ids)}
+        done = {g.lower() for g in group_ids} - left
+        with self._state_lock:
+            record = self.state.step(ProbeStep.id)
+            record.outputs = {**record.outputs, "cleanup": [g for g in record.outputs.get("cleanup", [])
+                                                            if g.lower() not in done]}
+            self.save()
 
     def _apply_step(self, step: Step, item: PlanItem) -> None:
         if self.cancel.is_set():
@@ -219,19 +265,27 @@ class Engine:
 def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
     """Check the finished setup's chain; record the report as the state's "verify" step.
 
-    `probe=None` runs the live probe only when it can tell something new: this run changed something, or the
-    last verification did not pass (so a second apply of the same spec makes no write at all).
+    When this apply ran the live probe (a step of the graph), its verdict is used: nothing is probed twice.
+    Otherwise `probe=None` runs the probe only when it can tell something new: this run changed something, or
+    the last verification did not pass (so a second apply of the same spec makes no write at all).
     """
     from .verify import Checker, target_from_state
     state = engine.open_state()
+    started = _last(state, "apply started")
+    probed = state.step(ProbeStep.id)
+    verdict = None
+    if probe is None and any(s.id == ProbeStep.id for s in engine.steps) and probed.status == "done" \
+            and probed.updated >= started and probed.action != NOTHING:
+        verdict, probe = probed.outputs.get("verdict"), False
     if probe is None:
         changed = any(state.step(s.id).action in ("create", "update", "recover") and state.step(s.id).status == "done"
-                      and state.step(s.id).updated >= _last(state, "apply started") for s in engine.steps)
+                      and state.step(s.id).updated >= started for s in engine.steps)
         probe = engine.spec.verify.probe and (changed or state.step("verify").status != "done")
     checker = Checker(engine.clients, target_from_state(state), sink=engine.sink, cancel=engine.cancel,
-                      probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s)
-    report = checker.run(probe=probe)
-    if probe or state.step("verify").status != "done":
+                      probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s,
+                      reads=engine.ctx.read if engine.ctx is not None else None)
+    report = checker.run(probe=probe, verdict=verdict)
+    if probe or verdict is not None or state.step("verify").status != "done":
         with engine.store.lock():  # another mi-wizard may be resuming this setup meanwhile
             engine._record("verify", status="done" if report.passed else "failed", action="",
                            reason="verified" if report.passed else f"broken: {report.broken.name}",

@@ -23,6 +23,7 @@ except ModuleNotFoundError:  # pragma: no cover
 ACCESS_MODELS = ("rbac", "access_policy")
 GRANT_SCOPES = ("secret", "vault")
 SOFT_DELETED_CHOICES = ("recover", "purge", "stop")
+SECRET_WRITES = ("arm", "data_plane")
 TARGET_KINDS = ("none", "aci", "batch")
 
 
@@ -52,6 +53,10 @@ class VaultSpec:
     """What to do when the name is held by a soft-deleted vault: recover (default), purge, or stop."""
     confirm_purge: bool = False
     """Purging destroys the old vault's secrets for good; a spec must say so explicitly."""
+    secret_write: str = "arm"
+    """arm (default): write the secret through ARM (Microsoft.KeyVault/vaults/secrets/write, which Owner and
+    Contributor hold): no data-plane role, no propagation wait, same on RBAC and access-policy vaults.
+    data_plane: through the vault's own endpoint, with a temporary grant for you on the one secret."""
 
 
 @dataclass
@@ -167,8 +172,8 @@ class Spec:
             if message:
                 problems.append(f"{label}: {message}")
 
-        if not self.name:
-            problems.append("name: give the setup a name (it names the state file), e.g. name = \"prefect-aci\".")
+        from .spec_values import setup_name_problem, value_problems
+        check("name", setup_name_problem(self.name))
         if not self.subscription:
             problems.append("subscription: set the subscription id or display name.")
         check("resource_group", names.validate_resource_group_name(self.resource_group))
@@ -180,7 +185,8 @@ class Spec:
         for label, value, allowed in (("vault.access_model", self.vault.access_model, ACCESS_MODELS),
                                       ("grant.scope", self.grant.scope, GRANT_SCOPES),
                                       ("vault.if_soft_deleted", self.vault.if_soft_deleted, SOFT_DELETED_CHOICES),
-                                      ("target.kind", self.target.kind, TARGET_KINDS)):
+                                      ("target.kind", self.target.kind, TARGET_KINDS),
+                                      ("vault.secret_write", self.vault.secret_write, SECRET_WRITES)):
             if value not in allowed:
                 problems.append(f"{label}: '{value}' is not one of {', '.join(allowed)}.")
         if self.vault.access_model == "access_policy" and self.grant.scope == "secret":
@@ -189,13 +195,15 @@ class Spec:
         if self.target.kind == "aci":
             check("target.container_group", names.validate_container_group_name(self.target.container_group))
             if not self.target.existing and not self.target.image:
-                problems.append("target.image: a new container group needs an image.")
+                problems.append("target.image: a new container group needs an image; set image = "
+                                "\"REGISTRY/REPOSITORY:TAG\", e.g. \"mcr.microsoft.com/azure-cli\".")
         if self.target.kind == "batch":
             from .spec_rules import batch_problems
             problems += batch_problems(self)
         from .spec_rules import federation_problems, grant_problems
         problems += federation_problems(self)
         problems += grant_problems(self)
+        problems += value_problems(self)
         return problems
 
 
@@ -249,9 +257,18 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
 def load_spec(path: Path | str) -> Spec:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # -sig: a BOM some editors add is not TOML
     except FileNotFoundError:
         raise SpecError(f"No spec file at {path}. Check the path, or create one with the wizard.") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory, not a spec file. Give the path of the .toml file, e.g. "
+                        f"{path / 'setup.toml'}.") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path} is not UTF-8 text (the first bad byte is at offset {err.start}); TOML files are "
+                        "UTF-8. Save it as UTF-8 in your editor (or convert it: iconv -t UTF-8) and run again.") from None
+    except OSError as err:
+        raise SpecError(f"Cannot read the spec file {path}: {err.strerror or err}. Check the path and its "
+                        "permissions.") from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path} is not valid TOML: {err}. Fix that line and run again.") from None
     return Spec.from_dict(data, source=path.name)

@@ -23,8 +23,11 @@ def batch_problems(spec: "Spec") -> list[str]:
                            ("target.pool", names.validate_pool_name(target.pool))):
         if message:
             problems.append(f"{label}: {message}")
-    if target.dedicated_nodes < 0 or target.low_priority_nodes < 0:
-        problems.append("target.dedicated_nodes / low_priority_nodes: node counts are 0 or more.")
+    for label, count in (("target.dedicated_nodes", target.dedicated_nodes),
+                         ("target.low_priority_nodes", target.low_priority_nodes)):
+        if count < 0:
+            problems.append(f"{label}: {count} is not a node count; use 0 or more (a new pool needs at least one "
+                            "node to run the probe, e.g. dedicated_nodes = 1).")
     if not target.existing:
         if len(target.node_image.split(":")) != 4:
             problems.append(f"target.node_image: '{target.node_image}' is not publisher:offer:sku:version, e.g. "

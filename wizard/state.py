@@ -33,7 +33,7 @@ from typing import Any, Iterator
 FORMAT_VERSION = 1
 LOG_LIMIT = 200
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
-STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "")
+STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "check", "")
 FINISHED_STATUSES = ("done", "skipped")
 STATE_DIR_ENV = "MI_WIZARD_STATE_DIR"
 _LEAVE_IT = "It was left untouched; move it aside to start over, or restore it from a backup."

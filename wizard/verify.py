@@ -11,7 +11,7 @@ grant is "never will" (fixed, not waited for).
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 import threading
 import time
 from dataclasses import dataclass, field
@@ -86,8 +86,11 @@ class Target:
 
 class Checker:
     def __init__(self, clients: Any, target: Target, *, sink: ProgressSink = null_sink,
-                 cancel: threading.Event | None = None, probe_image: str = "", wait_limit_s: float = PROPAGATION_LIMIT_S):
+                 cancel: threading.Event | None = None, probe_image: str = "", wait_limit_s: float = PROPAGATION_LIMIT_S,
+                 reads: Callable[[str, Callable[[], Any]], Any] | None = None):
         self.clients, self.target, self.sink = clients, target, sink
+        self.reads = reads
+        """The engine's read-once cache when verifying right after apply: role definitions are not read twice."""
         self.cancel = cancel or threading.Event()
         self.probe_image = probe_image or clients.profile.probe_image
         self.wait_limit_s = wait_limit_s
@@ -99,7 +102,8 @@ class Checker:
                               pending=link.pending))
         return link
 
-    def run(self, *, probe: bool = True) -> Report:
+    def run(self, *, probe: bool = True, verdict: dict[str, Any] | None = None) -> Report:
+        """Check every link; `verdict`: the live probe already ran (as a step of apply), judge its verdict."""
         from . import verify_batch, verify_links
         identity = self.check_identity()
         if identity is None:
@@ -120,6 +124,10 @@ class Checker:
         runnable = probe and vault is not None and secret_ok and attached
         if pool is not None:
             verify_batch.check_nodes_and_probe(self, identity, pool, vault, bool(grant_ok), probe=bool(runnable))
+        elif verdict is not None and vault is not None and secret_ok and attached:
+            from .live_probe import verdict_link
+            self.report.verdict = verdict
+            self.add(verdict_link(verdict, bool(grant_ok), identity))
         elif runnable and group is not None:
             from .live_probe import run_aci_probe, verdict_link
             verdict, failed = self.probe_verdict(lambda: run_aci_probe(
@@ -127,6 +135,12 @@ class Checker:
                 image=self.probe_image, cancel=self.cancel), bool(grant_ok))
             self.add(failed or verdict_link(verdict, bool(grant_ok), identity))
         return self.report
+
+    def _definitions_only(self, key: str, fetch: Callable[[], Any]) -> Any:
+        """Role definitions come from the run's cache; assignments are always read afresh (they just changed)."""
+        if self.reads is not None and key.startswith("roledef:"):
+            return self.reads(key, fetch)
+        return fetch()
 
     # ---- links -----------------------------------------------------------------------------------------
     def check_identity(self) -> Any:
@@ -185,7 +199,8 @@ class Checker:
         clients = self.clients.for_subscription(vault.id.split("/")[2])
         if vault.properties.enable_rbac_authorization:
             scope = secret_scope(vault.id, self.target.secret_name)
-            grants = grants_for(clients, identity.principal_id, roles.GET_SECRET, scope, data=True)
+            grants = grants_for(clients, identity.principal_id, roles.GET_SECRET, scope, data=True,
+                                reads=self._definitions_only)
             if not grants:
                 self.add(Link("grant", False, f"{identity.name} holds no role that reads {self.target.secret_name} "
                                               f"(vault {vault.name} uses Azure RBAC; access policies are ignored).",
@@ -277,5 +292,5 @@ def target_from_state(state: Any) -> Target:
 
 
 def probe_name(group_name: str) -> str:
-    digest = hashlib.sha1(group_name.encode()).hexdigest()[:6]
-    return f"{group_name[:48].rstrip('-')}-probe-{digest}"
+    """A fresh name per probe run: a group left by an interrupted run (deleted later) never blocks the next."""
+    return f"{group_name[:44].rstrip('-')}-probe-{uuid.uuid4().hex[:8]}"

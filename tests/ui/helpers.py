@@ -99,16 +99,16 @@ async def vault_to_review(pilot, secret: str = SECRET_VALUE) -> None:
     await reach(pilot, "ReviewScreen")
 
 
-async def apply_until_waiting(pilot, name: str) -> None:
-    """A new setup with every default, applied until it waits for a grant to reach Key Vault (the caller
-    makes the sandbox slow to propagate grants)."""
+async def apply_until_waiting(pilot, name: str, until=None) -> None:
+    """A new setup with every default, applied until it waits for Azure: by default until a countdown shows (the
+    caller holds a window open in the sandbox), or until `until()` holds."""
     await start_new(pilot, name)
     await through_to_vault(pilot)
     await wait_for(pilot, lambda: pilot.app.screen.can_advance, what="the vault check")
     await vault_to_review(pilot)
     await pilot.press("ctrl+n")
     await reach(pilot, "ApplyScreen", ready=False)
-    await wait_for(pilot, lambda: "Next check in" in screen_text(pilot.app), what="the propagation wait")
+    await wait_for(pilot, until or (lambda: "Next check in" in screen_text(pilot.app)), what="the wait")
 
 
 def assert_secret_nowhere(root: Path, value: str = SECRET_VALUE) -> None:

@@ -49,19 +49,20 @@ async def test_quitting_at_the_vault_screen_resumes_there_with_everything_kept(m
 
 
 async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox):
-    # A grant that takes a while to reach Key Vault keeps the apply waiting: quit there.
-    sandbox.realism.rbac_propagation_s = 60.0
+    # The vault's creation is held in progress: quit while it is in flight, before the secret is stored.
+    hold = sandbox.realism.hold("lro:keyvault_create")
     first = make()
-    async with first.run_test(size=(80, 24)) as pilot:
-        await apply_until_waiting(pilot, "resume-apply")
-        assert "Stop and resume later" in screen_text(first)
-        await pilot.press("ctrl+q")
-    stopped = StateStore(state_dir / "resume-apply.json").load()
-    assert stopped.ui["screen"] == "apply"
-    assert stopped.step("secret").status in ("waiting", "running")
-    assert stopped.step("identity").status == "done"
-
-    sandbox.realism.rbac_propagation_s = 0.0
+    try:
+        async with first.run_test(size=(80, 24)) as pilot:
+            await apply_until_waiting(pilot, "resume-apply", until=lambda: hold.reached.is_set() and
+                                      "long-running" in screen_text(first))
+            await pilot.press("ctrl+q")
+        stopped = StateStore(state_dir / "resume-apply.json").load()
+        assert stopped.ui["screen"] == "apply"
+        assert stopped.step("vault").status in ("waiting", "running") and stopped.step("vault").lro
+        assert stopped.step("secret").status == "pending"
+    finally:
+        hold.release()
     second = make()
     async with second.run_test(size=(80, 24)) as pilot:
         await resume_first_setup(pilot)
@@ -80,17 +81,23 @@ async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox)
 
 
 async def test_stop_during_a_wait_then_continue_and_verify_again(make, state_dir, sandbox):
-    sandbox.realism.rbac_propagation_s = 60.0
+    # A brand-new identity unknown to role assignments (Azure's rarer case, even with principalType) keeps the
+    # grant waiting with a countdown until the window is released.
+    sandbox.realism.principal_type_skips_window = False
+    hold = sandbox.realism.hold("principal_not_found")
     app = make()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await apply_until_waiting(pilot, "stop-continue")
-        await pilot.click("#stop")
-        await wait_for(pilot, lambda: "Stopped. Everything done so far is saved" in screen_text(app))
-        assert StateStore(state_dir / "stop-continue.json").load().step("secret").status == "waiting"
-        sandbox.realism.rbac_propagation_s = 0.0
-        await pilot.press("ctrl+n")  # Continue: the value is still in memory, nothing is asked
-        await reach(pilot, "ResultScreen", timeout=60)
-        await pilot.press("v")
-        await wait_for(pilot, lambda: "Verifying" in screen_text(app) or "passed" in screen_text(app))
-        await app.workers.wait_for_complete()
-        await wait_for(pilot, lambda: "Verification passed" in screen_text(app), what="the second verification")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await apply_until_waiting(pilot, "stop-continue")
+            await pilot.click("#stop")
+            await wait_for(pilot, lambda: "Stopped. Everything done so far is saved" in screen_text(app))
+            assert StateStore(state_dir / "stop-continue.json").load().step("grant").status == "waiting"
+            hold.release()
+            await pilot.press("ctrl+n")  # Continue: the value is still in memory, nothing is asked
+            await reach(pilot, "ResultScreen", timeout=60)
+            await pilot.press("v")
+            await wait_for(pilot, lambda: "Verifying" in screen_text(app) or "passed" in screen_text(app))
+            await app.workers.wait_for_complete()
+            await wait_for(pilot, lambda: "Verification passed" in screen_text(app), what="the second verification")
+    finally:
+        hold.release()

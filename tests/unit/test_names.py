@@ -102,3 +102,14 @@ def test_secret_value_limits():
     assert message is not None and "25,601 bytes" in message and "xxxx" not in message
     assert n.secret_value_problem("é" * 12_801) is not None  # 25,602 bytes in UTF-8, though 12,801 characters
     assert n.secret_value_problem("é" * 12_800) is None
+
+
+def test_secret_value_blank_and_not_utf8():
+    for blank in (" ", "\t\n", "   \r\n  "):
+        message = n.secret_value_problem(blank)
+        assert message == ("The secret value is blank (only spaces, tabs or newlines); type or paste the value to "
+                           "store.")
+    assert n.secret_value_problem(" x ") is None  # surrounding spaces are kept: they may be part of the value
+    assert n.secret_value_problem("", fix="set it in GIT_TOKEN") == "The secret value is empty; set it in GIT_TOKEN."
+    message = n.secret_value_problem("ab\udcffcd")  # what os.environ holds for a non-UTF-8 byte
+    assert message is not None and "not valid UTF-8 text" in message and "base64" in message

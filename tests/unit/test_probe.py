@@ -86,7 +86,7 @@ def test_success_prints_the_version_never_the_value(fake, capsys, monkeypatch):
     code, verdict, out = _run(capsys, fake + "/", "s")
     assert code == 0 and VALUE not in out and "tok" not in out
     assert verdict == {"ok": True, "stage": "vault", "status": 200, "code": None, "message": "", "version": "0123abcd",
-                       "client_id": "cid-1"}
+                       "client_id": "cid-1", "attempts": 1, "transient": False, "waited_s": verdict["waited_s"]}
     imds_path, imds_headers = _Fake.seen[0]
     assert imds_path.startswith("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https")
     assert "client_id=cid-1" in imds_path and imds_headers["Metadata"] == "true"
@@ -113,5 +113,24 @@ def test_imds_errors_and_unreachable_endpoints(fake, capsys, monkeypatch):
     assert (verdict["stage"], verdict["status"], verdict["code"], verdict["message"], verdict["client_id"]) == \
         ("imds", 400, "invalid_request", "Identity not found", "wrong")
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")  # nothing listens there
-    code, verdict, _ = _run(capsys, fake, "s")
+    code, verdict, _ = _run(capsys, fake, "s", "", "", "", "", "0")  # no transient retries: report at once
     assert code == 1 and (verdict["stage"], verdict["status"], verdict["code"]) == ("imds", 0, "URLError")
+    assert verdict["transient"] is True  # "could not check now", never a broken link
+
+
+def test_transient_failures_are_retried_and_refusals_are_final_without_a_wait(fake, capsys):
+    answers = [(503, {"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+               (429, {"error": {"code": "Throttled", "message": "slow down"}}),
+               (200, {"value": VALUE, "id": f"{fake}/secrets/s/v2"})]
+
+    class Sequence(dict):
+        def __getitem__(self, key):
+            return TOKEN if key == "imds" else answers.pop(0)
+    _Fake.answers = Sequence()
+    code, verdict, out = _run(capsys, fake, "s", "cid-1")
+    assert code == 0 and verdict["ok"] and verdict["attempts"] == 3 and VALUE not in out
+    # A refusal with no grant known (WAIT_S 0) is final at once: "never", not "not yet".
+    _Fake.answers = {"imds": TOKEN, "vault": (403, {"error": {"code": "Forbidden", "message": "no",
+                                                              "innererror": {"code": "ForbiddenByRbac"}}})}
+    code, verdict, _ = _run(capsys, fake, "s", "cid-1")
+    assert code == 1 and verdict["attempts"] == 1 and verdict["transient"] is False

@@ -98,11 +98,21 @@ def validate_secret_name(name: str) -> str | None:
     return _message(_SECRET_RULE, problem)
 
 
-def secret_value_problem(value: str) -> str | None:
-    """What is wrong with a secret value, never quoting the value itself."""
+def secret_value_problem(value: str, *, fix: str = "type or paste the value to store") -> str | None:
+    """What is wrong with a secret value, never quoting the value itself (nor any part of it).
+
+    `fix` says how to give another value where it came from (a prompt, an environment variable, a file).
+    """
     if not value:
-        return "The secret value is empty; type or paste the value to store."
-    size = len(value.encode("utf-8"))
+        return f"The secret value is empty; {fix}."
+    if not value.strip():
+        # Only spaces, tabs or newlines: nearly always an empty copy-paste or a variable holding a newline.
+        return f"The secret value is blank (only spaces, tabs or newlines); {fix}."
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates, e.g. an environment variable holding non-UTF-8 bytes
+        return ("The secret value is not valid UTF-8 text, and Key Vault stores secrets as text; give it as UTF-8, "
+                "or base64-encode binary data first (base64 -w0 FILE).")
     if size > SECRET_VALUE_MAX_BYTES:
         return (f"Key Vault secret values are at most 25 KB (25,600 bytes in UTF-8); this one is {size:,} bytes. "
                 "Store a smaller value, or keep large data in a storage account and put its location in the secret.")

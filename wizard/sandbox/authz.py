@@ -11,7 +11,7 @@ import re
 import time
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 from .router import ArmError, Principal
 from .store import Store
@@ -75,26 +75,38 @@ def assignments_for(store: Store, principal_id: str) -> list[dict[str, Any]]:
             if ra["properties"]["principalId"].lower() == principal_id.lower()]
 
 
-def _effective(ra: dict[str, Any], delay_s: float, now: float) -> bool:
-    return ra.get("_sandbox", {}).get("created", 0.0) + delay_s <= now
+Propagating = Callable[[float, bool], bool]
+"""(when a grant was made, observe) -> True while it has not reached the plane yet. `observe` is True only when
+that answer refuses the caller, so a test's hold on the propagation sees it was reached (Realism.pending)."""
+
+
+def _created(ra: dict[str, Any]) -> float:
+    return ra.get("_sandbox", {}).get("created", 0.0)
+
+
+def _grants(ra: dict[str, Any], action: str, target: str, data: bool) -> bool:
+    props = ra["properties"]
+    if not scope_covers(props["scope"], target):
+        return False
+    role = builtin_roles().get(role_id_from_definition_id(props["roleDefinitionId"]))
+    allow_key, deny_key = ("dataActions", "notDataActions") if data else ("actions", "notActions")
+    return role is not None and any(matches(action, perm.get(allow_key, [])) and not matches(action, perm.get(
+        deny_key, [])) for perm in role["permissions"])
 
 
 def permitted(store: Store, principal_id: str, action: str, target: str, *, data: bool = False,
-              delay_s: float = 0.0, now: float | None = None) -> dict[str, Any] | None:
-    """The role assignment that permits `action` on `target`, or None."""
-    now = time.time() if now is None else now
-    allow_key, deny_key = ("dataActions", "notDataActions") if data else ("actions", "notActions")
-    for ra in assignments_for(store, principal_id):
-        props = ra["properties"]
-        if not scope_covers(props["scope"], target) or not _effective(ra, delay_s, now):
-            continue
-        role = builtin_roles().get(role_id_from_definition_id(props["roleDefinitionId"]))
-        if role is None:
-            continue
-        for perm in role["permissions"]:
-            if matches(action, perm.get(allow_key, [])) and not matches(action, perm.get(deny_key, [])):
-                return ra
-    return None
+              delay_s: float = 0.0, now: float | None = None,
+              propagating: Propagating | None = None) -> dict[str, Any] | None:
+    """The role assignment that permits `action` on `target`, or None. A grant counts once it has propagated:
+    `delay_s` after it was made (as of `now`), or when `propagating` says so."""
+    if propagating is None:
+        moment = time.time() if now is None else now
+        propagating = lambda created, _observe: moment < created + delay_s  # noqa: E731
+    granting = [ra for ra in assignments_for(store, principal_id) if _grants(ra, action, target, data)]
+    effective = next((ra for ra in granting if not propagating(_created(ra), False)), None)
+    if effective is None and granting:
+        propagating(_created(granting[0]), True)  # refused only because a grant is still on its way
+    return effective
 
 
 def pending_assignment(store: Store, principal_id: str, action: str, target: str, delay_s: float,

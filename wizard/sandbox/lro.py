@@ -1,8 +1,8 @@
 """Long-running operations: a record per operation whose status follows the clock.
 
-An operation started with a duration reports InProgress until that much time has passed, then its
-final state (computed by an optional finisher, e.g. to mark a vault Succeeded). Status URLs answer
-`Retry-After: 1` (never 0: the SDK would then sleep its default 30 s).
+An operation started with a duration reports InProgress until that much time has passed (or, for a test,
+while `realism.hold("lro:<kind>")` is held), then its final state (computed by an optional finisher, e.g. to
+mark a vault Succeeded). Status URLs answer `Retry-After: 1` (never 0: the SDK would then sleep its default 30 s).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def poll(sb: "Sandbox", op_id: str) -> dict[str, Any] | None:
         op = sb.store.get(OPERATION, op_id)
         if op is None or op["status"] != "InProgress":
             return op
-        if time.time() < op["started"] + op["duration"]:
+        if sb.realism.pending("lro:" + op["kind"], op["started"], op["duration"], key=op["resourceId"]):
             return op
         fn = _finishers.get(op["kind"])
         error = fn(sb, op) if fn else None

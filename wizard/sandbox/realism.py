@@ -3,6 +3,12 @@
 Set at start (`mi-wizard sandbox serve --latency ... --faults ...`) and changeable at any time from
 tests through `Sandbox.realism`. Every request passes `before_request`, which may sleep (latency) or
 return a fault to answer instead of the real handler.
+
+Windows (a grant propagating, an identity replicating, an LRO running) close by the clock, and tests can
+also hold one open with `Realism.hold(name)`: what it covers answers "not yet" for as long as it is held,
+however long that is, and takes effect on the first request after `release()`. A test waits for
+`hold.wait_reached()` (the sandbox has answered "not yet" because of the hold) instead of racing a clock.
+Every window is judged by one function, `Realism.pending`, so a hold and the seconds always agree.
 """
 
 from __future__ import annotations
@@ -21,6 +27,13 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 FAULT_KINDS = ("429", "500", "503", "drop")
+
+HOLD_WINDOWS = ("rbac_propagation", "principal_not_found", "federation_propagation")
+"""Propagation windows a test can hold open (see `Realism.hold`); each is keyed by a principal or identity."""
+LRO_NAMES = ("keyvault_create", "keyvault_purge", "aci_create", "aci_delete", "aks_create", "storage_create",
+             "registry_create", "batch_account_create", "batch_account_delete", "batch_pool_delete",
+             "batch_resize_up", "batch_resize_down")
+"""The long-running operations the sandbox runs; `lro:<name>` holds one (keyed by the resource's ARM id)."""
 
 
 @dataclass
@@ -116,6 +129,57 @@ PROFILE_DURATIONS = {
 }
 
 
+class Hold:
+    """A window held open by a test: what it covers is "not yet" until `release()`.
+
+    It covers the things of its `name` (those with `key` only, when given) that had not taken effect by `since`:
+    a grant, identity or operation started while the hold is on, or still inside its time window when it began.
+    What took effect before `since` is not touched (pass `since=0` to cover everything, e.g. an identity
+    created earlier). Use it as a context manager, or call `release()`; both are idempotent.
+    """
+
+    def __init__(self, realism: "Realism", name: str, key: str | None, since: float):
+        self.name, self.key, self.since = name, (key.lower() if key else None), since
+        self.reached = threading.Event()
+        """Set the first time the sandbox answers "not yet" because of this hold."""
+        self.released = threading.Event()
+        self.times = 0
+        """How many answers this hold has turned into "not yet" so far."""
+        self._realism = realism
+        self._changed = threading.Condition()
+
+    def covers(self, name: str, key: str | None, started: float, window_s: float) -> bool:
+        return (not self.released.is_set() and name == self.name
+                and (self.key is None or (key or "").lower() == self.key)
+                and started + max(0.0, window_s) >= self.since)
+
+    def note(self) -> None:
+        with self._changed:
+            self.times += 1
+            self.reached.set()
+            self._changed.notify_all()
+
+    def wait_reached(self, timeout: float = 30.0, times: int = 1) -> bool:
+        """Wait until the sandbox has answered "not yet" `times` times because of this hold; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.times >= times, timeout)
+
+    def release(self) -> None:
+        """Let what this hold covers take effect: the next request that looks at it sees it done."""
+        self.released.set()
+        self._realism._drop_hold(self)
+
+    def __enter__(self) -> "Hold":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "released" if self.released.is_set() else "held"
+        return f"Hold({self.name!r}, key={self.key!r}, {state}, times={self.times})"
+
+
 @dataclass
 class Realism:
     """Everything that makes the sandbox behave like Azure rather than like a fast fake."""
@@ -140,6 +204,7 @@ class Realism:
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _holds: list[Hold] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
@@ -209,6 +274,51 @@ class Realism:
 
     def lro_duration(self, name: str) -> float:
         return float(self.lro_seconds.get(name, 0.0))
+
+    # ---- windows and holds -----------------------------------------------------------------------------
+    def hold(self, name: str, *, key: str | None = None, since: float | None = None) -> Hold:
+        """Hold the window `name` open until the returned Hold is released.
+
+        `name` is one of HOLD_WINDOWS or `lro:<operation>` (LRO_NAMES). `key` narrows it to one principal object
+        id (rbac_propagation, principal_not_found), one managed identity's ARM id (federation_propagation) or one
+        resource's ARM id (lro:...). `since` defaults to now (see Hold).
+        """
+        if name not in HOLD_WINDOWS and not (name.startswith("lro:") and name[4:] in LRO_NAMES):
+            raise ValueError(f"cannot hold {name!r}: use one of {', '.join(HOLD_WINDOWS)} or lro:<operation> with "
+                             f"an operation among {', '.join(LRO_NAMES)}")
+        hold = Hold(self, name, key, time.time() if since is None else since)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _drop_hold(self, hold: Hold) -> None:
+        with self._lock:
+            if hold in self._holds:
+                self._holds.remove(hold)
+
+    def held(self, name: str, key: str | None = None) -> bool:
+        """True while a hold on `name` would cover something starting now (an LRO must then run as an LRO even
+        when its duration is 0, so that it has something to report InProgress)."""
+        now = time.time()
+        with self._lock:
+            return any(h.covers(name, key, now, 0.0) for h in self._holds)
+
+    def pending(self, name: str, started: float, window_s: float, *, key: str | None = None,
+                now: float | None = None, observe: bool = True) -> bool:
+        """Whether the thing `name` that began at `started` has not taken effect yet: the one place every window
+        (rbac_propagation, principal_not_found, federation_propagation, lro:<operation>) is judged.
+
+        It is pending while `now` is inside its `window_s` seconds, or while a hold covers it. With `observe`
+        (the default) the caller is about to answer "not yet" when this is True, and the covering holds count it
+        as reached; a caller that only looks (bookkeeping, or one candidate of several) passes False.
+        """
+        now = time.time() if now is None else now
+        with self._lock:
+            covering = [h for h in self._holds if h.covers(name, key, started, window_s)]
+        if covering and observe:
+            for hold in covering:
+                hold.note()
+        return bool(covering) or now < started + window_s
 
     def take_fault(self, operation: str) -> FaultRule | None:
         """The fault to answer for this call, if any (consumes one from a counted rule)."""

@@ -49,7 +49,7 @@ class AciStep(Step):
         return spec.target.kind == "aci"
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.reads.get(f"rg:{ctx.spec.target_group.lower()}", True) is None:
+        if ctx.group_created(ctx.spec.target_group):
             return {"group": None, "identity": read_identity(ctx)}
         return {"group": read_group(ctx), "identity": read_identity(ctx)}
 

@@ -68,6 +68,20 @@ class RunContext:
     secret_source: "SecretSource | None" = None
     reads: dict[str, Any] = field(default_factory=dict)
     read_lock: threading.Lock = field(default_factory=threading.Lock)
+    planned: dict[str, PlanItem] = field(default_factory=dict)
+    """This run's plan so far, by step id: what is about to be created is a fact of the plan, not of a cache."""
+    probe: bool = True
+    """Run the live probe as part of apply (False: `apply --no-verify`, or the spec turns it off)."""
+
+    def plan_creates(self, step_id: str) -> bool:
+        """True when this run's plan creates that step's resource (so there is nothing to read yet)."""
+        item = self.planned.get(step_id)
+        return item is not None and item.action in (CREATE, RECOVER)
+
+    def group_created(self, name: str) -> bool:
+        """True when this run's plan creates resource group `name`."""
+        item = self.planned.get("resource_group")
+        return item is not None and name.lower() in (g.lower() for g in item.data.get("missing", []))
 
     def read(self, key: str, fetch: Callable[[], Any]) -> Any:
         """Read once per run: several steps look at the same identity or vault, Azure is asked once."""

@@ -116,7 +116,7 @@ class BatchStep(Step):
         return spec.target.kind == "batch"
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.reads.get(f"rg:{ctx.spec.target_group.lower()}", True) is None:
+        if ctx.group_created(ctx.spec.target_group):
             return {"account": None, "pool": None, "identity": read_identity(ctx)}
         account = read_account(ctx)
         return {"account": account, "pool": read_pool(ctx) if account is not None else None,

@@ -70,7 +70,7 @@ class RescaleStep(Step):
         return spec.target.kind == "batch"
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.reads.get(f"rg:{ctx.spec.target_group.lower()}", True) is None:
+        if ctx.group_created(ctx.spec.target_group):
             return {"pool": None, "identity": None}
         return {"pool": read_pool(ctx), "identity": read_identity(ctx)}
 

@@ -54,7 +54,7 @@ class FederationStep(Step):
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         spec = ctx.spec
-        identity = read_identity(ctx) if ctx.reads.get(f"rg:{spec.identity_group.lower()}", True) else None
+        identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         existing = list(ctx.clients.msi.federated_identity_credentials.list(spec.identity_group, spec.identity.name)
                         ) if identity is not None else []
         return {"identity": identity, "existing": existing,

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
+from azure.mgmt.core.tools import resource_id
 
 from ..azure import roles
 from ..azure.access import grants_for
@@ -16,15 +17,16 @@ from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, assignment_name
 from .identity import read_identity
-from .vault import access_model, read_vault
+from .vault import access_model, planned_model, read_vault, vault_id
 
 
 def can_assign_roles(ctx: RunContext, scope: str) -> bool:
+    """May the operator assign roles at `scope`? A scope that does not exist yet is judged at its closest
+    existing parent (the vault's group, or the subscription when the plan creates the group too)."""
     lookup = scope
-    if read_vault(ctx) is None:  # the vault does not exist yet: its group's (or subscription's) roles apply
-        group_exists = ctx.reads.get(f"rg:{ctx.spec.vault_group.lower()}") is not None
-        lookup = (f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.spec.vault_group}" if group_exists
-                  else f"/subscriptions/{ctx.subscription_id}")
+    if ctx.plan_creates("vault") or read_vault(ctx) is None:
+        lookup = (f"/subscriptions/{ctx.subscription_id}" if ctx.group_created(ctx.spec.vault_group) else
+                  resource_id(subscription=ctx.subscription_id, resource_group=ctx.spec.vault_group))
     allowed = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE, lookup, data=False,
                          reads=ctx.read)
     return bool(allowed)
@@ -74,12 +76,15 @@ def secret_scope(vault_id: str, secret_name: str) -> str:
 class GrantStep(Step):
     id = "grant"
     title = "Read access for the identity"
-    requires = ("identity", "vault", "secret")
+    requires = ("identity", "vault")
+    """Not the secret: a role assignment at a secret's scope needs only the vault (the secret is a data-plane
+    object), so the grant is written while the secret is, and its propagation starts sooner."""
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        identity, vault = read_identity(ctx), read_vault(ctx)
+        identity = None if ctx.plan_creates("identity") else read_identity(ctx)
+        vault = None if ctx.plan_creates("vault") else read_vault(ctx)
         observed: dict[str, Any] = {"identity": identity, "vault": vault}
-        model = access_model(vault) if vault is not None else ctx.spec.vault.access_model
+        model = access_model(vault) if vault is not None else planned_model(ctx)
         observed["model"] = model
         if model == "rbac":
             scope = self.scope(ctx, vault)
@@ -98,10 +103,8 @@ class GrantStep(Step):
         return ["get", "list"] if ctx.spec.grant.allow_list else ["get"]
 
     def scope(self, ctx: RunContext, vault: Any) -> str:
-        vault_id = vault.id if vault is not None else (
-            f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.spec.vault_group}/providers/"
-            f"Microsoft.KeyVault/vaults/{ctx.spec.vault.name}")
-        return secret_scope(vault_id, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault_id
+        vid = vault_id(ctx, vault)
+        return secret_scope(vid, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vid
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
         who = ctx.spec.identity.name

@@ -24,7 +24,7 @@ class IdentityStep(Step):
     requires = ("resource_group",)
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.reads.get(f"rg:{ctx.spec.identity_group.lower()}", True) is None:
+        if ctx.group_created(ctx.spec.identity_group):
             return {"identity": None}  # its group is about to be created: nothing to read
         return {"identity": read_identity(ctx)}
 

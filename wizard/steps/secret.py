@@ -1,7 +1,11 @@
 """Store the secret (value from a prompt, env var, file or stdin); keep an existing one unless asked.
 
-Existence is read through the management plane (vaults/secrets), which never returns values and needs only
-control-plane read: an Owner on an RBAC vault has no data access until granted.
+The default write goes through ARM (`PUT …/vaults/{v}/secrets/{s}`, the path Bicep and ARM templates use):
+it needs only `Microsoft.KeyVault/vaults/secrets/write`, which Owner and Contributor hold, works on RBAC and
+access-policy vaults alike, and needs no data-plane role, so there is no grant to wait for. The data-plane
+write (`vault.secret_write = "data_plane"`) uses a temporary grant that is removed once the secret is written.
+
+Existence is read through the management plane (vaults/secrets), which never returns values.
 """
 
 from __future__ import annotations
@@ -11,22 +15,23 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError
 
 from ..azure.errors import error_code
+from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
 from .vault import read_vault
-from ..waits import wait_for
+
+CREATED_BY = {"created-by": "mi-wizard"}
 
 
 def read_secret(ctx: RunContext) -> Any:
     spec = ctx.spec
-    if read_vault(ctx) is None:
+    if ctx.plan_creates("vault") or read_vault(ctx) is None:
         return None
     return ctx.read(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}", lambda: not_found_is_none(
         lambda: ctx.clients.keyvault.secrets.get(spec.vault_group, spec.vault.name, spec.secret.name)))
 
 
 def secret_needs_write(ctx: RunContext) -> bool:
-    existing = read_secret(ctx)
-    return existing is None or ctx.spec.secret.new_version
+    return read_secret(ctx) is None or ctx.spec.secret.new_version
 
 
 def _version_of(secret_uri_with_version: str | None) -> str:
@@ -37,6 +42,7 @@ class SecretStep(Step):
     id = "secret"
     title = "Secret"
     requires = ("vault", "operator_access")
+    """operator_access exists only for the data-plane write; with the ARM write the edge is not there."""
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         return {"secret": read_secret(ctx)}
@@ -50,42 +56,57 @@ class SecretStep(Step):
             if secret.properties.attributes is not None and secret.properties.attributes.enabled is False:
                 details.append(f"{name} is DISABLED: nobody can read it until it is enabled.")
             return self.item(NOTHING if recorded else ADOPT, f"{name} exists; it is kept as it is.", details=details,
-                             data={"secret": secret})
+                             data={"version": _version_of(secret.properties.secret_uri_with_version)})
         problems = [] if source else [
             "secret: the secret must be written but no value source was given. Use --secret-from env:NAME, "
             "file:PATH or stdin (or run the wizard, which asks for it masked)."]
+        how = ("through Azure Resource Manager (no data-plane access needed)"
+               if ctx.spec.vault.secret_write == "arm" else "through the vault's data plane")
         action, what = (UPDATE, "A new version of") if secret is not None else (CREATE, "Store")
-        return self.item(action, f"{what} {name} from {source or '(no source)'}; only its version id is recorded.",
-                         problems=problems)
+        return self.item(action, f"{what} {name} from {source or '(no source)'} {how}; only its version id is "
+                                 "recorded.", problems=problems)
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         spec = ctx.spec
-        if item.data.get("secret") is not None:
-            secret = item.data["secret"]
-            return {"name": spec.secret.name, "version": _version_of(secret.properties.secret_uri_with_version)}
-        vault_uri = ctx.outputs("vault")["vault_uri"]
-        client = ctx.clients.secrets(vault_uri)
+        if not item.writes:
+            return {"name": spec.secret.name, "version": item.data["version"]}
         value = ctx.secret_source.read()
-        just_granted = ctx.state.step("operator_access").action in ("create", "update")
-
-        def write() -> Any:
-            return client.set_secret(spec.secret.name, value, content_type=spec.secret.content_type or None)
-
         try:
-            # A grant made moments ago reaches the data plane later (Azure: up to 10 minutes).
-            written = wait_for(write, retry_if=lambda e: just_granted and _forbidden(e), step=self.id,
-                               reason="your new Key Vault access to take effect", sink=ctx.sink, cancel=ctx.cancel,
-                               limit_s=spec.verify.wait_limit_s)
-        except HttpResponseError as err:
-            if _forbidden(err):
-                raise StepError(error_code(err), "You cannot write secrets in this vault.",
-                                "Grant yourself Key Vault Secrets Officer on the vault (mi-wizard does this when it "
-                                "plans operator access), or ask the vault's owner to.") from None
-            raise
+            if spec.vault.secret_write == "arm":
+                ctx.say(self.id, f"Writing {spec.secret.name} through Azure Resource Manager")
+                body: dict[str, Any] = {"properties": {"value": value}, "tags": CREATED_BY}
+                if spec.secret.content_type:
+                    body["properties"]["contentType"] = spec.secret.content_type
+                written = ctx.clients.keyvault.secrets.create_or_update(spec.vault_group, spec.vault.name,
+                                                                        spec.secret.name, body)
+                version = _version_of(written.properties.secret_uri_with_version)
+            else:
+                version = self._write_data_plane(ctx, value)
         finally:
             value = None  # drop our reference to the value as soon as it is written
         ctx.forget(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}")
-        return {"name": spec.secret.name, "version": written.properties.version}
+        return {"name": spec.secret.name, "version": version}
+
+    def _write_data_plane(self, ctx: RunContext, value: str) -> str:
+        from .operator_access import remove_temporary_access
+        spec = ctx.spec
+        client = ctx.clients.secrets(ctx.outputs("vault")["vault_uri"])
+        just_granted = ctx.state.step("operator_access").action in ("create", "update")
+        try:
+            # A grant made moments ago reaches the data plane later (Azure: up to 10 minutes).
+            written = wait_for(lambda: client.set_secret(spec.secret.name, value,
+                                                         content_type=spec.secret.content_type or None),
+                               retry_if=lambda e: just_granted and _forbidden(e), step=self.id,
+                               reason="your temporary Key Vault access to take effect", sink=ctx.sink,
+                               cancel=ctx.cancel, limit_s=spec.verify.wait_limit_s)
+        except HttpResponseError as err:
+            if _forbidden(err):
+                raise StepError(error_code(err), "You cannot write secrets in this vault through its data plane.",
+                                "Use the default vault.secret_write = \"arm\" (needs only Contributor), or ask the "
+                                "vault's owner for Key Vault Secrets Officer on the secret.", str(err)) from None
+            raise
+        remove_temporary_access(ctx)
+        return str(written.properties.version)
 
 
 def _forbidden(exc: BaseException) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
+from azure.mgmt.core.tools import parse_resource_id, resource_id
+
 from ..azure.names import suggest_vault_names
 from .base import ADOPT, CREATE, NOTHING, RECOVER, PlanItem, RunContext, Step, not_found_is_none
 from .lro import run_lro
@@ -14,6 +16,22 @@ def read_vault(ctx: RunContext) -> Any:
     spec = ctx.spec
     return ctx.read(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}", lambda: not_found_is_none(
         lambda: ctx.clients.keyvault.vaults.get(spec.vault_group, spec.vault.name)))
+
+
+def vault_id(ctx: RunContext, vault: Any = None) -> str:
+    """The vault's resource id: read, or the one it will have once created."""
+    if vault is not None:
+        return str(vault.id)
+    return resource_id(subscription=ctx.subscription_id, resource_group=ctx.spec.vault_group,
+                       namespace="Microsoft.KeyVault", type="vaults", name=ctx.spec.vault.name)
+
+
+def planned_model(ctx: RunContext) -> str:
+    """The access model the vault has, or will have: a recovered vault keeps its own, a new one the spec's."""
+    item = ctx.planned.get("vault")
+    if item is not None and item.data.get("model"):
+        return str(item.data["model"])
+    return ctx.spec.vault.access_model
 
 
 def access_model(vault: Any) -> str:
@@ -41,7 +59,7 @@ class VaultStep(Step):
     requires = ("resource_group",)
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        group_missing = ctx.reads.get(f"rg:{ctx.spec.vault_group.lower()}", True) is None
+        group_missing = ctx.group_created(ctx.spec.vault_group)
         vault = None if group_missing else read_vault(ctx)
         observed: dict[str, Any] = {"vault": vault, "available": True, "deleted": None, "elsewhere": None}
         if vault is None:
@@ -65,13 +83,14 @@ class VaultStep(Step):
             model = "Azure RBAC (per-secret least privilege)" if spec.access_model == "rbac" else "access policies"
             return self.item(CREATE, f"Create vault {name} in {ctx.spec.vault_group} using {model}.",
                              details=["Soft delete is always on (90 days); purge protection is "
-                                      + ("on." if spec.purge_protection else "off.")])
+                                      + ("on." if spec.purge_protection else "off.")],
+                             data={"model": spec.access_model})
         deleted = observed["deleted"]
         if deleted is not None:
             return self._plan_soft_deleted(ctx, deleted)
         elsewhere = observed["elsewhere"]
         if elsewhere is not None:
-            group = elsewhere.id.split("/")[4]
+            group = parse_resource_id(elsewhere.id)["resource_group"]
             return self.item(CREATE, "", problems=[
                 f"vault.name: {name} already exists in resource group {group} of this subscription. To use it, set "
                 f"vault.resource_group = \"{group}\"; otherwise choose another name."])
@@ -94,7 +113,8 @@ class VaultStep(Step):
                            "every secret in the vault (policies cannot be limited to one secret).")
         state = (vault.properties.provisioning_state or "Succeeded")
         return self.item(action, f"{vault.name} exists ({'Azure RBAC' if model == 'rbac' else 'access policies'}).",
-                         details=details, problems=problems, data={"vault": vault, "provisioning": state})
+                         details=details, problems=problems,
+                         data={"vault": vault, "provisioning": state, "model": model})
 
     def _plan_soft_deleted(self, ctx: RunContext, deleted: Any) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name

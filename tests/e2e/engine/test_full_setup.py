@@ -50,7 +50,7 @@ def test_full_aci_setup_from_empty_group_to_passing_probe(harness, sandbox, tmp_
         assert not plan.problems, plan.problems
         assert [(i.step, i.action) for i in plan.items] == [
             ("resource_group", "create"), ("identity", "create"), ("vault", "create"),
-            ("operator_access", "create"), ("secret", "create"), ("grant", "create"), ("target", "create")]
+            ("secret", "create"), ("grant", "create"), ("target", "create"), ("probe", "check")]
         state = engine.apply(plan)
         report = verify_setup(engine)
     assert report.passed, report.to_dict()
@@ -84,6 +84,7 @@ def test_second_apply_of_same_spec_writes_nothing(harness, sandbox):
     second = harness.engine(spec)
     plan = second.plan()
     assert {i.action for i in plan.items} == {"nothing"}, [(i.step, i.action, i.reason) for i in plan.items]
+    assert not plan.writes
     second.apply(plan)
     report = verify_setup(second)
     assert report.passed

@@ -65,7 +65,9 @@ def test_apply_adopts_a_handmade_setup_without_changes(harness, sandbox):
     engine = harness.engine(spec)
     plan = engine.plan()
     assert not plan.problems, plan.problems
-    assert {i.action for i in plan.items} <= {"adopt", "nothing"}, [(i.step, i.action) for i in plan.items]
+    # Nothing to change: adopt or nothing, and the live probe checks what was adopted (it changes nothing).
+    assert {i.action for i in plan.items} <= {"adopt", "nothing", "check"}, [(i.step, i.action) for i in plan.items]
+    assert not plan.writes
     engine.apply(plan)
     assert verify_setup(engine).passed
     assert harness.writes_since(mark) == [c for c in harness.writes_since(mark) if "probe" in c.path]

@@ -72,7 +72,7 @@ def test_existing_access_policy_vault_gets_a_get_policy(harness, sandbox):
     plan = engine.plan()
     assert plan.item("vault").action == "adopt"
     assert any("access policies" in d for d in plan.item("vault").details)
-    assert plan.item("secret").action == "adopt" and plan.item("operator_access").action == "nothing"
+    assert plan.item("secret").action == "adopt" and plan.item("operator_access") is None
     assert plan.item("grant").action == "update" and "get" in plan.item("grant").reason
     engine.apply(plan)
     assert verify_setup(engine).passed
@@ -80,6 +80,31 @@ def test_existing_access_policy_vault_gets_a_get_policy(harness, sandbox):
     identity = engine.state.step("identity").outputs["principal_id"]
     policy = [p for p in vault.properties.access_policies if p.object_id == identity]
     assert [list(p.permissions.secrets) for p in policy] == [["get"]]
+
+
+def test_new_access_policy_vault_applies_with_no_operator_grant_and_no_wait(harness, sandbox):
+    from wizard.progress import Waiting
+    sandbox.realism.rbac_propagation_s = 3600.0  # a data-plane grant for the operator would stall here for good
+    spec = build_spec(vault={"name": "kv-new-policies", "access_model": "access_policy"}, grant={"scope": "vault"},
+                      verify={"probe": False})  # the identity's own policy propagating is the probe's business
+    engine = harness.engine(spec)
+    plan = engine.plan()
+    assert not plan.problems, plan.problems
+    assert [i.step for i in plan.items] == ["resource_group", "identity", "vault", "secret", "grant", "target"]
+    text = " ".join(f"{i.title} {i.reason} {' '.join(i.details)}" for i in plan.items)
+    assert "Secrets Officer" not in text and "RBAC vault" not in text
+    assert "access policies" in plan.item("vault").reason and "Azure Resource Manager" in plan.item("secret").reason
+    mark = len(sandbox.calls)
+    engine.apply(plan)
+    writes = harness.writes_since(mark)
+    assert not [c for c in writes if "roleAssignments" in c.path], "no role assignment at all on a policy vault"
+    assert not harness.sinks[-1].of(Waiting)
+    vault = harness.clients().keyvault.vaults.get("rg-flows", "kv-new-policies")
+    operator = sandbox.operator()["objectId"]
+    assert vault.properties.enable_rbac_authorization is False
+    assert [p.object_id for p in vault.properties.access_policies] == [engine.state.step("identity").outputs[
+        "principal_id"]], "the operator got no policy: nothing standing is left for whoever ran the setup"
+    assert operator not in [p.object_id for p in vault.properties.access_policies]
 
 
 def test_access_policy_asked_on_an_rbac_vault_is_refused_with_the_reason(harness, sandbox):

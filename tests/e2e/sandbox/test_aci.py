@@ -72,12 +72,10 @@ def test_demo_prefect_worker_is_running(az):
 
 def test_create_is_a_long_running_operation_and_fills_identity_ids(sandbox, az):
     ident = _identity(az, "id-aci-lro")
-    sandbox.realism.lro_seconds["aci_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
-    started = time.monotonic()
-    poller = az.aci.container_groups.begin_create_or_update(RG, "cg-lro", _body(identity=_uai(ident.id)))
-    assert not poller.done()
+    with sandbox.realism.hold("lro:aci_create") as creating:  # in progress until the SDK has polled it twice
+        poller = az.aci.container_groups.begin_create_or_update(RG, "cg-lro", _body(identity=_uai(ident.id)))
+        assert creating.wait_reached(timeout=30, times=3) and not poller.done()
     cg = poller.result()
-    assert time.monotonic() - started >= 0.5
     assert cg.provisioning_state == "Succeeded" and cg.instance_view.state == "Running"
     assert cg.containers[0].instance_view.current_state.state == "Running"
     assert cg.identity.type == "UserAssigned"
@@ -89,7 +87,7 @@ def test_create_is_a_long_running_operation_and_fills_identity_ids(sandbox, az):
 
 def test_create_response_and_status_document_shapes(sandbox, az, credential, sub_id):
     from tests.e2e.sandbox.test_core import _raw
-    sandbox.realism.lro_seconds["aci_create"] = 5
+    sandbox.realism.hold("lro:aci_create")  # stays in progress for the whole test (the sandbox ends with it)
     token = credential.get_token("https://management.azure.com/.default").token
     path = f"/subscriptions/{sub_id}/resourceGroups/{RG}/providers/Microsoft.ContainerInstance/containerGroups/cg-raw"
     status, headers, body = _raw(sandbox, "PUT", path + "?api-version=2023-05-01", json.dumps(_body()).encode(), token,
@@ -270,9 +268,11 @@ def test_system_assigned_identity_gets_a_principal_removed_with_the_group(sandbo
 
 
 def test_inaccessible_image_fails_the_operation(sandbox, az):
-    sandbox.realism.lro_seconds["aci_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
+    with sandbox.realism.hold("lro:aci_create") as creating:  # the failure is reported by a status poll
+        poller = az.aci.container_groups.begin_create_or_update(RG, "cg-noimage", _body(image="invalid/does-not-exist"))
+        assert creating.wait_reached(timeout=30)
     with pytest.raises(HttpResponseError) as err:
-        _create(az, "cg-noimage", _body(image="invalid/does-not-exist"))
+        poller.result()
     assert err.value.error.code == "InaccessibleImage"
     assert "invalid/does-not-exist" in err.value.error.message
     cg = az.aci.container_groups.get(RG, "cg-noimage")
@@ -317,12 +317,11 @@ def test_delete_at_once_and_as_long_running_operation(sandbox, az):
         az.aci.container_groups.get(RG, "cg-del")
     az.aci.container_groups.begin_delete(RG, "cg-del").result()  # deleting what is gone is not an error (204)
     _create(az, "cg-del2", _body())
-    sandbox.realism.lro_seconds["aci_delete"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
-    started = time.monotonic()
-    poller = az.aci.container_groups.begin_delete(RG, "cg-del2")
-    assert az.aci.container_groups.get(RG, "cg-del2").provisioning_state == "Deleting"
+    with sandbox.realism.hold("lro:aci_delete") as deleting:
+        poller = az.aci.container_groups.begin_delete(RG, "cg-del2")
+        assert az.aci.container_groups.get(RG, "cg-del2").provisioning_state == "Deleting"
+        assert deleting.wait_reached(timeout=30, times=2) and not poller.done()
     poller.result()
-    assert time.monotonic() - started >= 0.4
     with pytest.raises(ResourceNotFoundError):
         az.aci.container_groups.get(RG, "cg-del2")
 
@@ -364,7 +363,8 @@ def test_probe_reads_the_secret_with_a_grant_and_never_shows_it(sandbox, az, vau
     _start_probe(az, "cg-probe-ok", vault_url, [ident.id], env=[{"name": "AZURE_CLIENT_ID", "secureValue": ident.client_id}])
     cg, logs, verdict = _verdict(az, "cg-probe-ok")
     assert verdict == {"ok": True, "stage": "vault", "status": 200, "code": None, "message": "", "version": version,
-                       "client_id": ident.client_id}
+                       "client_id": ident.client_id, "attempts": 1, "transient": False,
+                       "waited_s": verdict["waited_s"]}
     state = cg.containers[0].instance_view.current_state
     assert (cg.instance_view.state, state.state, state.exit_code, state.detail_status) == \
         ("Succeeded", "Terminated", 0, "Completed")
@@ -396,11 +396,11 @@ def test_probe_before_the_grant_propagates_is_forbidden_too(sandbox, az, vault):
     from wizard.sandbox.authz import ROLE_ASSIGNMENT, permitted
     vault_id, vault_url, _ = vault
     ident = _identity(az, "id-probe-early")
+    sandbox.realism.hold("rbac_propagation", key=ident.principal_id)  # the grant is still on its way, however long
     assign(sandbox, vault_id, SECRETS_USER, ident.principal_id, "grant:probe-early")
     grant = sandbox.store.get(ROLE_ASSIGNMENT, stable_id("grant:probe-early"))
     grant["_sandbox"]["created"] = time.time()  # just granted
     sandbox.store.put(ROLE_ASSIGNMENT, grant["name"], grant)
-    sandbox.realism.rbac_propagation_s = 600
     _start_probe(az, "cg-probe-early", vault_url, [ident.id], client_id=ident.client_id)
     _, _, verdict = _verdict(az, "cg-probe-early")
     assert (verdict["ok"], verdict["code"]) == (False, "ForbiddenByRbac")

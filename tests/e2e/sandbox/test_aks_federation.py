@@ -105,10 +105,11 @@ def _https_json(sandbox, url: str) -> tuple[int, dict]:
 
 # ---- managed clusters -----------------------------------------------------------------------------------
 def test_cluster_create_is_lro_with_oidc_issuer_workload_identity_and_kubelet_identity(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["aks_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     cid = _cluster_id(sub_id, "aks-new")
-    poller = az.resources.resources.begin_create_or_update_by_id(cid, _cluster_body(), api_version=AKS_API)
-    assert az.resources.resources.get_by_id(cid, api_version="2024-02-01").properties["provisioningState"] == "Creating"
+    with sandbox.realism.hold("lro:aks_create"):  # in progress for as long as the test looks
+        poller = az.resources.resources.begin_create_or_update_by_id(cid, _cluster_body(), api_version=AKS_API)
+        assert az.resources.resources.get_by_id(cid, api_version="2024-02-01").properties["provisioningState"] == \
+            "Creating"
     cluster = poller.result()
     props = cluster.properties
     assert (cluster.type, props["provisioningState"]) == ("Microsoft.ContainerService/ManagedClusters", "Succeeded")
@@ -286,28 +287,26 @@ def test_github_oidc_branch_environment_tag_and_pull_request_subjects(sandbox, p
 
 
 def test_a_new_federated_credential_is_honoured_only_after_propagation(sandbox, profile, az):
-    sandbox.realism.federation_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     identity = az.msi.user_assigned_identities.create_or_update(RG, "id-slow", {"location": LOC})
     body = {"properties": {"issuer": oidc.GITHUB_ISSUER, "subject": "repo:contoso/app:environment:prod",
                            "audiences": [EXCHANGE]}}
-    az.msi.federated_identity_credentials.create_or_update(RG, "id-slow", "gh-prod", body)
     token = _mint_github(az, repository="contoso/app", environment="prod")
-    assert "AADSTS70021" in _refusal(sandbox, profile, identity.client_id, token)
-    deadline, honoured = time.monotonic() + 5, None
-    while honoured is None and time.monotonic() < deadline:
-        try:
-            honoured = _assertion_credential(sandbox, profile, identity.client_id, token).get_token(VAULT_SCOPE)
-        except ClientAuthenticationError:
-            time.sleep(0.05)
-    assert honoured is not None
-    # Re-writing the same credential does not restart its propagation; changing it (and back) does.
     fics = az.msi.federated_identity_credentials
-    fics.create_or_update(RG, "id-slow", "gh-prod", body)
+    with sandbox.realism.hold("federation_propagation", key=identity.id) as propagating:  # however long it takes
+        fics.create_or_update(RG, "id-slow", "gh-prod", body)
+        assert "AADSTS70021" in _refusal(sandbox, profile, identity.client_id, token)
+        assert propagating.wait_reached(timeout=10)
     assert _assertion_credential(sandbox, profile, identity.client_id, token).get_token(VAULT_SCOPE).token
-    changed = {"properties": dict(body["properties"], subject="repo:contoso/app:pull_request")}
-    fics.create_or_update(RG, "id-slow", "gh-prod", changed)
-    fics.create_or_update(RG, "id-slow", "gh-prod", body)
-    assert "AADSTS70021" in _refusal(sandbox, profile, identity.client_id, token)
+    # Re-writing the same credential does not restart its propagation; changing it (and back) does.
+    with sandbox.realism.hold("federation_propagation", key=identity.id) as propagating:
+        fics.create_or_update(RG, "id-slow", "gh-prod", body)
+        assert _assertion_credential(sandbox, profile, identity.client_id, token).get_token(VAULT_SCOPE).token
+        changed = {"properties": dict(body["properties"], subject="repo:contoso/app:pull_request")}
+        fics.create_or_update(RG, "id-slow", "gh-prod", changed)
+        fics.create_or_update(RG, "id-slow", "gh-prod", body)
+        assert "AADSTS70021" in _refusal(sandbox, profile, identity.client_id, token)
+        assert propagating.times == 1
+    assert _assertion_credential(sandbox, profile, identity.client_id, token).get_token(VAULT_SCOPE).token
 
 
 def test_issuer_url_keys_and_credentials_survive_a_restart(tmp_path):

@@ -184,16 +184,15 @@ def test_scope_must_exist(az, sub_id):
 def test_principal_not_found_window_and_principal_type_fix(sandbox, az, sub_id):
     ras = az.authorization.role_assignments
     scope = f"/subscriptions/{sub_id}/resourceGroups/{RG}"
-    sandbox.realism.principal_not_found_s = 30
-    identity = _identity(az, "id-fresh")
-    with pytest.raises(HttpResponseError) as err:
-        ras.create(scope, str(uuid.uuid4()), _params(sub_id, SECRETS_USER, identity.principal_id, None))
-    assert (err.value.status_code, err.value.error.code) == (400, "PrincipalNotFound")
-    assert identity.principal_id.replace("-", "") in err.value.error.message
-    assert _statuses(sandbox, "PUT") == [400]  # the SDK does not retry it: the caller must
-    with_type = ras.create(scope, str(uuid.uuid4()), _params(sub_id, SECRETS_USER, identity.principal_id))
-    assert with_type.principal_type == "ServicePrincipal"
-    sandbox.realism.principal_not_found_s = 0
+    with sandbox.realism.hold("principal_not_found"):  # the new identity has not replicated, however long this takes
+        identity = _identity(az, "id-fresh")
+        with pytest.raises(HttpResponseError) as err:
+            ras.create(scope, str(uuid.uuid4()), _params(sub_id, SECRETS_USER, identity.principal_id, None))
+        assert (err.value.status_code, err.value.error.code) == (400, "PrincipalNotFound")
+        assert identity.principal_id.replace("-", "") in err.value.error.message
+        assert _statuses(sandbox, "PUT") == [400]  # the SDK does not retry it: the caller must
+        with_type = ras.create(scope, str(uuid.uuid4()), _params(sub_id, SECRETS_USER, identity.principal_id))
+        assert with_type.principal_type == "ServicePrincipal"
     without_type = ras.create(scope, str(uuid.uuid4()), _params(sub_id, READER, identity.principal_id, None))
     assert without_type.principal_type == "ServicePrincipal"  # filled in from the directory
 

@@ -91,9 +91,9 @@ def test_demo_account_and_pool(az, sandbox, sub_id):
 
 
 def test_account_create_is_a_long_running_operation(az, sandbox):
-    sandbox.realism.lro_seconds["batch_account_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
-    poller = az.batch.batch_account.begin_create("rg-platform", "platformbatch", {"location": "northeurope"})
-    assert az.batch.batch_account.get("rg-platform", "platformbatch").provisioning_state == "Creating"
+    with sandbox.realism.hold("lro:batch_account_create"):  # in progress for as long as the test looks
+        poller = az.batch.batch_account.begin_create("rg-platform", "platformbatch", {"location": "northeurope"})
+        assert az.batch.batch_account.get("rg-platform", "platformbatch").provisioning_state == "Creating"
     account = poller.result()
     assert account.provisioning_state == "Succeeded"
     assert account.account_endpoint == sandbox.batch_url(account.id).removeprefix("https://").rstrip("/")
@@ -130,7 +130,6 @@ def test_pool_create_with_identity_and_etag_conditions(az):
 
 def test_identity_change_reaches_only_nodes_allocated_after_it(az, sandbox, monkeypatch):
     """The gotcha: PATCHing a pool's identity leaves running nodes without it until the pool is scaled to 0."""
-    sandbox.realism.lro_seconds.update(batch_resize_down=0.3, batch_resize_up=0.3)
     old, new = _identity(az, "id-old"), _identity(az, "id-new")
     az.batch.pool.create(RG, ACCOUNT, "pool-drift", _pool_body(2, [old.id]))
     _wait_for_steady(az, "pool-drift", 2)
@@ -152,16 +151,20 @@ def test_identity_change_reaches_only_nodes_allocated_after_it(az, sandbox, monk
     assert "Identity not found" in str(err.value)
     assert _vault_token(booted[0], old.client_id, monkeypatch)  # the node still holds what it booted with
 
-    az.batch.pool.update(RG, ACCOUNT, "pool-drift", {"properties": {"scaleSettings": {
-        "fixedScale": {"targetDedicatedNodes": 0}}}})
-    assert "Resizing" in _wait_for_steady(az, "pool-drift", 0)
+    with sandbox.realism.hold("lro:batch_resize_down"):  # the resize is not instant: seen in progress
+        az.batch.pool.update(RG, ACCOUNT, "pool-drift", {"properties": {"scaleSettings": {
+            "fixedScale": {"targetDedicatedNodes": 0}}}})
+        assert az.batch.pool.get(RG, ACCOUNT, "pool-drift").properties.allocation_state == "Resizing"
+    _wait_for_steady(az, "pool-drift", 0)
     assert pool_nodes(sandbox, pool_id) == []
     with pytest.raises(CredentialUnavailableError):
         _vault_token(booted[0], old.client_id, monkeypatch)  # removed nodes no longer answer IMDS
 
-    az.batch.pool.update(RG, ACCOUNT, "pool-drift", {"properties": {"scaleSettings": {
-        "fixedScale": {"targetDedicatedNodes": 2}}}})
-    assert "Resizing" in _wait_for_steady(az, "pool-drift", 2)
+    with sandbox.realism.hold("lro:batch_resize_up"):
+        az.batch.pool.update(RG, ACCOUNT, "pool-drift", {"properties": {"scaleSettings": {
+            "fixedScale": {"targetDedicatedNodes": 2}}}})
+        assert az.batch.pool.get(RG, ACCOUNT, "pool-drift").properties.allocation_state == "Resizing"
+    _wait_for_steady(az, "pool-drift", 2)
     fresh = pool_nodes(sandbox, pool_id)
     assert [n["identities"] for n in fresh] == [[new.id], [new.id]]
     assert not {n["id"] for n in fresh} & {n["id"] for n in booted}
@@ -170,7 +173,7 @@ def test_identity_change_reaches_only_nodes_allocated_after_it(az, sandbox, monk
 
 
 def test_resize_while_resizing_is_refused(az, sandbox):
-    sandbox.realism.lro_seconds["batch_resize_up"] = 30
+    sandbox.realism.hold("lro:batch_resize_up")  # resizing for the whole test (the sandbox ends with it)
     az.batch.pool.update(RG, ACCOUNT, "pool-etl", {"properties": {"scaleSettings": {
         "fixedScale": {"targetDedicatedNodes": 4}}}})
     resizing = az.batch.pool.get(RG, ACCOUNT, "pool-etl")
@@ -211,9 +214,9 @@ def test_list_and_delete_pool(az, sandbox):
     assert [p.name for p in az.batch.pool.list_by_batch_account(RG, ACCOUNT, maxresults=1)] == ["pool-etl", "pool-two"]
     pool_id = az.batch.pool.get(RG, ACCOUNT, "pool-two").id
     callers = {n["imds_url"] for n in pool_nodes(sandbox, pool_id)}
-    sandbox.realism.lro_seconds["batch_pool_delete"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
-    poller = az.batch.pool.begin_delete(RG, ACCOUNT, "pool-two")
-    assert az.batch.pool.get(RG, ACCOUNT, "pool-two").properties.provisioning_state == "Deleting"
+    with sandbox.realism.hold("lro:batch_pool_delete"):  # in progress for as long as the test looks
+        poller = az.batch.pool.begin_delete(RG, ACCOUNT, "pool-two")
+        assert az.batch.pool.get(RG, ACCOUNT, "pool-two").properties.provisioning_state == "Deleting"
     poller.result()
     with pytest.raises(ResourceNotFoundError) as err:
         az.batch.pool.get(RG, ACCOUNT, "pool-two")

@@ -203,8 +203,10 @@ def test_probe_task_reads_the_secret_on_a_pool_created_with_the_identity(sandbox
     task = _wait_completed(batch, "verify", "probe")
     stdout, stderr = _output(batch, "verify", "probe")
     assert (task.execution_info.exit_code, task.execution_info.result) == (0, "success")
-    assert probe.parse_verdict(stdout) == {"ok": True, "stage": "vault", "status": 200, "code": None, "message": "",
-                                           "version": version, "client_id": ident.client_id}
+    verdict = probe.parse_verdict(stdout)
+    assert verdict == {"ok": True, "stage": "vault", "status": 200, "code": None, "message": "", "version": version,
+                       "client_id": ident.client_id, "attempts": 1, "transient": False,
+                       "waited_s": verdict["waited_s"]}
     assert stderr == ""
     assert SECRET_VALUE not in stdout + stderr + json.dumps(task.as_dict())
 

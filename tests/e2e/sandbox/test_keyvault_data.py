@@ -191,23 +191,17 @@ def test_secrets_user_scopes_for_a_managed_identity(az, profile, sandbox):
 
 
 def test_fresh_grant_waits_for_propagation(az, profile, sandbox):
-    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
     vault, officer = _officer_vault(az, sandbox, "kv-propagate")
     officer.set_secret("git-token", "t0ken")
     principal, mi = _identity(az, profile, sandbox, "id-late")
     client = mi.secrets(vault.properties.vault_uri)
-    granted_at = time.monotonic()
-    _grant(sandbox, vault.id, SECRETS_USER, principal, "user:propagate", fresh=True)
-    with pytest.raises(HttpResponseError) as err:
-        client.get_secret("git-token")
-    assert _inner(err) == "ForbiddenByRbac" and "please observe propagation time" in err.value.error.message
-    deadline, value = time.monotonic() + 5, None
-    while value is None and time.monotonic() < deadline:
-        try:
-            value = client.get_secret("git-token").value
-        except HttpResponseError as exc:
-            assert exc.status_code == 403
-    assert value == "t0ken" and time.monotonic() - granted_at >= 0.45
+    with sandbox.realism.hold("rbac_propagation", key=principal) as propagating:  # not there yet, however long
+        _grant(sandbox, vault.id, SECRETS_USER, principal, "user:propagate", fresh=True)
+        with pytest.raises(HttpResponseError) as err:
+            client.get_secret("git-token")
+        assert _inner(err) == "ForbiddenByRbac" and "please observe propagation time" in err.value.error.message
+        assert propagating.wait_reached(timeout=10)
+    assert client.get_secret("git-token").value == "t0ken"
 
 
 def test_access_policy_vault_permissions_and_propagation(az, profile, sandbox):
@@ -222,18 +216,14 @@ def test_access_policy_vault_permissions_and_propagation(az, profile, sandbox):
     assert err.value.error.code == "Forbidden" and _inner(err) == "AccessDenied"
     assert f"oid={principal}" in err.value.error.message
     assert "does not have secrets get permission on key vault 'kv-ap;location=eastus'" in err.value.error.message
-    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
-    az.keyvault.vaults.update_access_policy("rg-shared-secrets", "kv-ap", "add", {"properties": {"accessPolicies": [
-        {"tenantId": sandbox.tenant_id, "objectId": principal, "permissions": {"secrets": ["get"]}}]}})
-    with pytest.raises(HttpResponseError):  # the policy change has not propagated yet
-        client.get_secret("git-token")
-    deadline, value = time.monotonic() + 5, None
-    while value is None and time.monotonic() < deadline:
-        try:
-            value = client.get_secret("git-token").value
-        except HttpResponseError as exc:
-            assert (exc.error.innererror or {}).get("code") == "AccessDenied"
-    assert value == "t0ken"
+    with sandbox.realism.hold("rbac_propagation", key=principal) as propagating:
+        az.keyvault.vaults.update_access_policy("rg-shared-secrets", "kv-ap", "add", {"properties": {
+            "accessPolicies": [{"tenantId": sandbox.tenant_id, "objectId": principal,
+                                "permissions": {"secrets": ["get"]}}]}})
+        with pytest.raises(HttpResponseError) as err:  # the policy change has not propagated yet
+            client.get_secret("git-token")
+        assert _inner(err) == "AccessDenied" and propagating.wait_reached(timeout=10)
+    assert client.get_secret("git-token").value == "t0ken"
     with pytest.raises(HttpResponseError) as err:  # get only: no list
         list(client.list_properties_of_secrets())
     assert "does not have secrets list permission" in err.value.error.message

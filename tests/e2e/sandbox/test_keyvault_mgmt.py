@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import urllib.error
 import urllib.request
 
@@ -61,11 +60,11 @@ def test_create_defaults_to_rbac_and_is_found_by_every_read(az, sandbox):
 
 
 def test_create_is_long_running_registering_dns_then_succeeded(az, sandbox):
-    sandbox.realism.lro_seconds["keyvault_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     mark = len(sandbox.calls)
-    poller = az.keyvault.vaults.begin_create_or_update("rg-prefect-demo", "kv-slow", _params(sandbox))
-    during = az.keyvault.vaults.get("rg-prefect-demo", "kv-slow")
-    assert during.properties.provisioning_state == "RegisteringDns"
+    with sandbox.realism.hold("lro:keyvault_create"):  # in progress for as long as the test looks
+        poller = az.keyvault.vaults.begin_create_or_update("rg-prefect-demo", "kv-slow", _params(sandbox))
+        during = az.keyvault.vaults.get("rg-prefect-demo", "kv-slow")
+        assert during.properties.provisioning_state == "RegisteringDns"
     assert poller.result().properties.provisioning_state == "Succeeded"
     assert [c.status for c in sandbox.calls[mark:] if c.method == "PUT"] == [201]
     assert [c.status for c in sandbox.calls[mark:] if "/operationResults/" in c.path][-1] == 200
@@ -73,19 +72,18 @@ def test_create_is_long_running_registering_dns_then_succeeded(az, sandbox):
 
 def test_create_answers_201_with_location_then_202_until_done(sandbox, credential, sub_id):
     """The wire shape the SDK's Location polling relies on: 201 + Location + Retry-After: 1, then 202s, then 200."""
-    sandbox.realism.lro_seconds["keyvault_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     token = credential.get_token("https://management.azure.com/.default").token
     path = (f"/subscriptions/{sub_id}/resourceGroups/rg-prefect-demo/providers/Microsoft.KeyVault/vaults/kv-raw"
             "?api-version=2026-05-15")
     body = json.dumps(_params(sandbox)).encode()
-    status, headers, _ = _raw(sandbox, "PUT", path, body, token)
-    assert status == 201 and headers["Retry-After"] == "1"
-    status_path = headers["Location"][len(sandbox.arm_url):]
-    status, headers, _ = _raw(sandbox, "GET", status_path, token=token)
-    assert status == 202 and headers["Retry-After"] == "1"
-    deadline = time.monotonic() + 5
-    while status == 202 and time.monotonic() < deadline:
-        status, _, payload = _raw(sandbox, "GET", status_path, token=token)
+    with sandbox.realism.hold("lro:keyvault_create"):
+        status, headers, _ = _raw(sandbox, "PUT", path, body, token)
+        assert status == 201 and headers["Retry-After"] == "1"
+        status_path = headers["Location"][len(sandbox.arm_url):]
+        for _ in range(2):
+            status, headers, _ = _raw(sandbox, "GET", status_path, token=token)
+            assert status == 202 and headers["Retry-After"] == "1"
+    status, _, payload = _raw(sandbox, "GET", status_path, token=token)  # the first poll after the release
     assert status == 200 and json.loads(payload)["properties"]["provisioningState"] == "Succeeded"
 
 
@@ -173,12 +171,15 @@ def test_soft_delete_conflict_and_recover_keep_the_vault(az, sandbox):
 
 
 def test_purge_is_long_running_and_frees_the_name(az, sandbox):
-    sandbox.realism.lro_seconds["keyvault_purge"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     vaults = az.keyvault.vaults
     _create(az, sandbox, "rg-prefect-demo", "kv-purge-me")
     vaults.delete("rg-prefect-demo", "kv-purge-me")
     mark = len(sandbox.calls)
-    vaults.begin_purge_deleted("kv-purge-me", "eastus").result()
+    with sandbox.realism.hold("lro:keyvault_purge") as purging:
+        poller = vaults.begin_purge_deleted("kv-purge-me", "eastus")
+        assert purging.wait_reached(timeout=30, times=2) and not poller.done()
+        assert vaults.get_deleted("kv-purge-me", "eastus").name == "kv-purge-me"  # still held while purging
+    poller.result()
     assert [c.status for c in sandbox.calls[mark:] if c.method == "POST"] == [202]
     with pytest.raises(ResourceNotFoundError):
         vaults.get_deleted("kv-purge-me", "eastus")

@@ -1,7 +1,9 @@
 """The sandbox's realism switches, each seen through the real SDK clients: per-call latency from a profile, LRO
 durations from it, faults (429 and 503 with Retry-After, 500, dropped connections; counted or at a seeded rate),
 the PrincipalNotFound window closing by the clock, and a grant made through ARM reaching the vault data plane
-only after `rbac_propagation_s`. Also the `--latency` and `--faults` grammar and its errors.
+only after `rbac_propagation_s` (each window long, and the record's creation moved back instead of waiting it
+out, so no call races a clock). Also the `--latency` and `--faults` grammar and its errors.
+Holding a window open for as long as a test likes (`Realism.hold`): test_holds.py.
 
 Covered elsewhere, not repeated here:
 - PrincipalNotFound during the window and principalType as the fix: test_authorization.py
@@ -25,6 +27,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from wizard.sandbox import directory
+from wizard.sandbox.authz import ROLE_ASSIGNMENT
 from wizard.sandbox.realism import Realism, parse_faults
 
 PROFILE = "azure-typical"
@@ -83,8 +87,7 @@ def test_vault_create_lasts_the_profiles_scaled_duration(sandbox, az):
                                                    "sku": {"family": "A", "name": "standard"}}}
     started = time.monotonic()
     poller = az.keyvault.vaults.begin_create_or_update("rg-prefect-demo", "kv-profiled", params)
-    assert not poller.done()
-    vault = poller.result()
+    vault = poller.result()  # no "still in progress" check here: that would race the 1.5 s (test_holds.py does it)
     assert vault.properties.provisioning_state == "Succeeded" and poller.done()
     assert time.monotonic() - started >= duration
 
@@ -173,31 +176,44 @@ def _assignment(sub_id: str, role: str, principal_id: str, principal_type: str |
     return {"properties": props}
 
 
+def _age(sandbox, kind: str, key: str, seconds: float, *path: str) -> None:
+    """Move a stored record's creation time `seconds` into the past: the sandbox's clock reads as if that much time
+    had passed since, with no test waiting (or racing) a wall-clock window."""
+    with sandbox.store.transaction():
+        record = sandbox.store.get(kind, key)
+        holder = record
+        for step in path[:-1]:
+            holder = holder[step]
+        holder[path[-1]] -= seconds
+        sandbox.store.put(kind, key, record)
+
+
 @pytest.mark.parametrize("principal_type_skips_window", [True, False])
 def test_principal_not_found_window_closes_by_the_clock(sandbox, az, sub_id, principal_type_skips_window):
     """Without principalType (or, in the rarer case Azure shows, even with it) a new identity is unknown to role
-    assignments for `principal_not_found_s`; after that the same request succeeds."""
-    sandbox.realism.principal_not_found_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
+    assignments for `principal_not_found_s` after its creation; once that has passed the same request succeeds."""
+    sandbox.realism.principal_not_found_s = 600.0  # open at the first call however slow the machine is
     sandbox.realism.principal_type_skips_window = principal_type_skips_window
     principal_type = None if principal_type_skips_window else "ServicePrincipal"
-    before_create = time.monotonic()
     identity = az.msi.user_assigned_identities.create_or_update("rg-platform", "id-new", {"location": "northeurope"})
     scope = f"/subscriptions/{sub_id}/resourceGroups/rg-platform"
-    refusals, deadline = 0, time.monotonic() + 10
-    while True:
-        try:
-            az.authorization.role_assignments.create(scope, str(uuid.uuid4()),
-                                                     _assignment(sub_id, READER, identity.principal_id, principal_type))
-            break
-        except HttpResponseError as err:
-            assert err.error.code == "PrincipalNotFound" and time.monotonic() < deadline
-            refusals += 1
-            time.sleep(0.1)
-    assert refusals >= 1 and time.monotonic() - before_create >= 1.0
+
+    def assign_reader():
+        return az.authorization.role_assignments.create(
+            scope, str(uuid.uuid4()), _assignment(sub_id, READER, identity.principal_id, principal_type))
+
+    with pytest.raises(HttpResponseError) as err:
+        assign_reader()
+    assert err.value.error.code == "PrincipalNotFound"
+    _age(sandbox, directory.PRINCIPAL, identity.principal_id, 300.0, "created")
+    with pytest.raises(HttpResponseError):  # halfway through the window
+        assign_reader()
+    _age(sandbox, directory.PRINCIPAL, identity.principal_id, 300.0, "created")
+    assert assign_reader().principal_id == identity.principal_id
 
 
 def test_a_grant_made_through_arm_reaches_the_data_plane_after_the_propagation_delay(sandbox, az, sub_id):
-    sandbox.realism.rbac_propagation_s = 2.0  # wide enough that the first call lands inside it, even on a loaded CI machine
+    sandbox.realism.rbac_propagation_s = 600.0  # open at the first call however slow the machine is
     params = {"location": "eastus", "properties": {"tenantId": sandbox.tenant_id,
                                                    "sku": {"family": "A", "name": "standard"}}}
     vault = az.keyvault.vaults.begin_create_or_update("rg-shared-secrets", "kv-propagating", params).result()
@@ -205,19 +221,16 @@ def test_a_grant_made_through_arm_reaches_the_data_plane_after_the_propagation_d
     with pytest.raises(HttpResponseError) as err:  # Owner has no dataActions: refused before any grant
         secrets.set_secret("db-password", "s3cret")
     assert err.value.status_code == 403
-    before_grant = time.monotonic()
-    az.authorization.role_assignments.create(vault.id, str(uuid.uuid4()), _assignment(
+    grant = az.authorization.role_assignments.create(vault.id, str(uuid.uuid4()), _assignment(
         sub_id, SECRETS_OFFICER, sandbox.operator()["objectId"], "ServicePrincipal"))
-    refusals, deadline = 0, time.monotonic() + 10
-    while True:
-        try:
-            secrets.set_secret("db-password", "s3cret")
-            break
-        except HttpResponseError as exc:
-            assert exc.status_code == 403 and "propagation" in exc.error.message and time.monotonic() < deadline
-            refusals += 1
-            time.sleep(0.1)
-    assert refusals >= 1 and time.monotonic() - before_grant >= 1.0
+    with pytest.raises(HttpResponseError) as err:
+        secrets.set_secret("db-password", "s3cret")
+    assert err.value.status_code == 403 and "propagation" in err.value.error.message
+    _age(sandbox, ROLE_ASSIGNMENT, grant.name, 300.0, "_sandbox", "created")
+    with pytest.raises(HttpResponseError):  # halfway through the delay
+        secrets.set_secret("db-password", "s3cret")
+    _age(sandbox, ROLE_ASSIGNMENT, grant.name, 300.0, "_sandbox", "created")
+    assert secrets.set_secret("db-password", "s3cret").value == "s3cret"
 
 
 # ---- the option grammar ----------------------------------------------------------------------------------------

@@ -61,13 +61,13 @@ def _identity(az, name: str):
 
 # ---- storage accounts ----------------------------------------------------------------------------------------
 def test_storage_account_create_is_an_lro_then_get_by_id_with_any_api_version(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["storage_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     rid = _account_id(sub_id, "stdatalake01")
-    poller = az.resources.resources.begin_create_or_update_by_id(rid, _account_body(tags={"team": "data"}),
-                                                                 api_version=STORAGE_API)
-    assert _last_status(sandbox, "PUT", "stdatalake01") == 202
-    creating = az.resources.resources.get_by_id(rid, api_version="2023-05-01")
-    assert creating.properties["provisioningState"] == "Creating"
+    with sandbox.realism.hold("lro:storage_create"):  # in progress for as long as the test looks
+        poller = az.resources.resources.begin_create_or_update_by_id(rid, _account_body(tags={"team": "data"}),
+                                                                     api_version=STORAGE_API)
+        assert _last_status(sandbox, "PUT", "stdatalake01") == 202
+        creating = az.resources.resources.get_by_id(rid, api_version="2023-05-01")
+        assert creating.properties["provisioningState"] == "Creating"
     account = poller.result()
     assert (account.name, account.kind, account.sku.name, account.tags) == ("stdatalake01", "StorageV2",
                                                                             "Standard_LRS", {"team": "data"})
@@ -151,12 +151,13 @@ def test_blob_containers_create_get_list_and_their_rules(sandbox, az, sub_id):
     with pytest.raises(ResourceNotFoundError) as err:
         _put(az, _container_id(sub_id, "stnoaccount", "raw"), {}, STORAGE_API)
     assert _code(err) == "ResourceNotFound"
-    sandbox.realism.lro_seconds["storage_create"] = 30
-    az.resources.resources.begin_create_or_update_by_id(_account_id(sub_id, "stslow01"), _account_body(),
-                                                        api_version=STORAGE_API)
-    with pytest.raises(ResourceExistsError) as err:
-        _put(az, _container_id(sub_id, "stslow01", "raw"), {}, STORAGE_API)
-    assert _code(err) == "StorageAccountIsNotProvisioned"
+    with sandbox.realism.hold("lro:storage_create"):
+        slow = az.resources.resources.begin_create_or_update_by_id(_account_id(sub_id, "stslow01"), _account_body(),
+                                                                   api_version=STORAGE_API)
+        with pytest.raises(ResourceExistsError) as err:
+            _put(az, _container_id(sub_id, "stslow01", "raw"), {}, STORAGE_API)
+        assert _code(err) == "StorageAccountIsNotProvisioned"
+    slow.result()
 
 
 def test_role_assignment_at_a_container_scope_reaches_only_that_container(sandbox, az, sub_id):
@@ -182,13 +183,14 @@ def test_role_assignment_at_a_container_scope_reaches_only_that_container(sandbo
 
 # ---- container registries ----------------------------------------------------------------------------------------
 def test_registry_create_is_an_lro_with_login_server_then_get_and_list(sandbox, az, sub_id):
-    sandbox.realism.lro_seconds["registry_create"] = 2.0  # long enough to observe it in progress, even on a loaded CI machine
     rid = _registry_id(sub_id, "acrPlatform01")
-    poller = az.resources.resources.begin_create_or_update_by_id(
-        rid, {"location": LOC, "sku": {"name": "standard"}, "properties": {"adminUserEnabled": False}},
-        api_version=ACR_API)
-    assert _last_status(sandbox, "PUT", "acrPlatform01") == 201
-    assert az.resources.resources.get_by_id(rid, api_version=ACR_API).properties["provisioningState"] == "Creating"
+    with sandbox.realism.hold("lro:registry_create"):  # in progress for as long as the test looks
+        poller = az.resources.resources.begin_create_or_update_by_id(
+            rid, {"location": LOC, "sku": {"name": "standard"}, "properties": {"adminUserEnabled": False}},
+            api_version=ACR_API)
+        assert _last_status(sandbox, "PUT", "acrPlatform01") == 201
+        assert az.resources.resources.get_by_id(rid, api_version=ACR_API).properties["provisioningState"] == \
+            "Creating"
     registry = poller.result()
     assert (registry.type, registry.sku.name) == ("Microsoft.ContainerRegistry/registries", "Standard")
     assert registry.properties["loginServer"] == "acrplatform01.azurecr.io"

@@ -219,7 +219,7 @@ def delete_group(sb, req: Request) -> Response:
         except ArmError:
             return Response(204)
         duration = sb.realism.lro_duration("aci_delete")
-        if duration <= 0:
+        if duration <= 0 and not sb.realism.held("lro:aci_delete", group["id"]):
             _remove(sb, group)
             return Response(200, public(group))
         containers.stop_group(sb, group["id"])

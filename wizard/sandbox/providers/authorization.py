@@ -7,7 +7,8 @@ have their own templates because `{scope:path}` needs at least one character.
 
 Azure behaviour reproduced here (AZURE_FACTS "Microsoft.Authorization" and "B3"):
 - names and principal ids must be GUIDs; an unknown principal, or one created less than
-  `realism.principal_not_found_s` ago when the request has no principalType, is PrincipalNotFound;
+  `realism.principal_not_found_s` ago (or while a test holds `principal_not_found`) when the request has no
+  principalType, is PrincipalNotFound;
 - the same (scope, role, principal) under another name is 409 RoleAssignmentExists carrying the
   existing id as 32 hex characters; the same name with other principal/scope/role is
   RoleAssignmentUpdateNotPermitted; an identical re-PUT is 200 (a new assignment is 201);
@@ -156,9 +157,11 @@ def _check_principal(sb, principal_id: str, principal_type: str | None) -> str:
     entry = directory.principal(sb.store, principal_id)
     if entry is None:
         raise _principal_not_found(sb, principal_id)
-    replicating = time.time() - float(entry.get("created") or 0.0) < sb.realism.principal_not_found_s
+    refuses = not principal_type or not sb.realism.principal_type_skips_window
+    replicating = sb.realism.pending("principal_not_found", float(entry.get("created") or 0.0),
+                                     sb.realism.principal_not_found_s, key=principal_id, observe=refuses)
     if replicating:
-        if not principal_type or not sb.realism.principal_type_skips_window:
+        if refuses:
             raise _principal_not_found(sb, principal_id)
         return principal_type  # Azure cannot look the principal up yet: it trusts the type it was given
     actual = entry.get("principalType", "ServicePrincipal")

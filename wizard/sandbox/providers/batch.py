@@ -152,7 +152,7 @@ def create_account(sb, req: Request) -> Response:
             return Response(200, public(_with_endpoint(sb, existing)))
         account = build_account(sb, sub, rg, name, location, body)
         duration = sb.realism.lro_duration("batch_account_create")
-        if duration:
+        if duration or sb.realism.held("lro:batch_account_create", account["id"]):
             account["properties"]["provisioningState"] = "Creating"
         put(sb, account)
         op = lro.start(sb, "batch_account_create", account["id"], duration)

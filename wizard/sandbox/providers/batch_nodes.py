@@ -263,7 +263,9 @@ def settle(sb, pool: dict[str, Any], now: float | None = None) -> bool:
     state = _state(pool)
     resize = state.get("resize")
     now = time.time() if now is None else now
-    if not resize or now < resize["until"]:
+    if not resize or any(sb.realism.pending(f"lro:{kind}", resize["started"], resize["until"] - resize["started"],
+                                            key=pool["id"], now=now) for kind in resize.get("kinds", ())) \
+            or now < resize["until"]:
         return False
     kept: list[dict[str, Any]] = []
     for dedicated, target in ((True, resize["dedicated"]), (False, resize["lowPriority"])):
@@ -313,7 +315,8 @@ def start_resize(sb, pool: dict[str, Any], dedicated: int, low_priority: int, *,
         for node in mine[target:] if target < len(mine) else []:
             node["state"], node["stateTransitionTime"] = "leavingpool", now_iso(now)
     state["resize"] = {"started": now, "until": now + max(0.0, duration_s), "dedicated": dedicated,
-                       "lowPriority": low_priority}
+                       "lowPriority": low_priority,
+                       "kinds": [k for k, on in (("batch_resize_up", grow), ("batch_resize_down", shrink)) if on]}
     props = pool["properties"]
     props["allocationState"] = "Resizing"
     props["allocationStateTransitionTime"] = now_iso(now)

@@ -3,15 +3,15 @@ and the management operation that edits access policies (PUT .../accessPolicies/
 
 An RBAC vault ignores its access policies entirely, and Owner or Contributor grant no dataActions: both are
 real surprises the wizard has to explain. Grants and policy changes reach the data plane only after the
-propagation delay (`realism.rbac_propagation_s`); until then the caller gets Azure's 403.
+propagation delay (`realism.rbac_propagation_s`, or while a test holds `rbac_propagation`); until then the
+caller gets Azure's 403.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from ..authz import permitted
+from ..authz import Propagating, permitted
 from ..router import ArmError, Request, Response, router
 from .keyvault_mgmt import (BASE, MAX_ACCESS_POLICIES, VAULT_TYPE, live_vault, name_record, note_policy_changes,
                             require_vault, secret_permissions, store_vault, validated_policies)
@@ -50,11 +50,19 @@ def _caller(req: Request) -> str:
     return f"appid={p.app_id};oid={p.object_id};iss={p.claims.get('iss', '')}"
 
 
+def _propagating(sb, object_id: str) -> Propagating:
+    """Whether a grant to `object_id` made at a given time has yet to reach the data plane."""
+    def propagating(created: float, observe: bool) -> bool:
+        return sb.realism.pending("rbac_propagation", created, sb.realism.rbac_propagation_s, key=object_id,
+                                  observe=observe)
+    return propagating
+
+
 def _policy_permissions(sb, vault: dict[str, Any], object_id: str) -> list[str]:
     """The caller's effective secret permissions: the previous ones while a change is still propagating."""
     oid = object_id.lower()
     change = vault.get("_sandbox", {}).get("policyChanges", {}).get(oid)
-    if change is not None and time.time() < change["at"] + sb.realism.rbac_propagation_s:
+    if change is not None and _propagating(sb, oid)(change["at"], True):
         return change["before"]
     return secret_permissions(vault["properties"]["accessPolicies"]).get(oid, [])
 
@@ -67,7 +75,7 @@ def authorize(sb, req: Request, vault: dict[str, Any], operation: str, secret_na
     if vault["properties"].get("enableRbacAuthorization"):
         resource = vault["id"] + (f"/secrets/{secret_name}" if secret_name else "")
         if permitted(sb.store, principal.object_id, action, resource, data=True,
-                     delay_s=sb.realism.rbac_propagation_s) is None:
+                     propagating=_propagating(sb, principal.object_id)) is None:
             raise ArmError(403, "Forbidden",
                            "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
                            "assignments or role definitions were changed recently, please observe propagation "

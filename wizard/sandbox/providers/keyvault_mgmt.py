@@ -129,7 +129,8 @@ def note_policy_changes(sb, vault: dict[str, Any], old: list[dict[str, Any]], ne
         if before.get(oid, []) == after.get(oid, []):
             continue
         pending = changes.get(oid)
-        still_pending = pending is not None and now < pending["at"] + delay
+        still_pending = pending is not None and sb.realism.pending("rbac_propagation", pending["at"], delay, key=oid,
+                                                                   now=now, observe=False)
         changes[oid] = {"at": now, "before": pending["before"] if still_pending else before.get(oid, [])}
 
 
@@ -262,7 +263,7 @@ def _operation_url(sb, req: Request, location: str, op_id: str) -> str:
 def answer_create(sb, req: Request, vault: dict[str, Any], status: int) -> Response:
     """Store a new (or recovered) vault. With a create duration it registers DNS first and the SDK polls."""
     duration = sb.realism.lro_duration("keyvault_create")
-    if duration <= 0:
+    if duration <= 0 and not sb.realism.held("lro:keyvault_create", vault["id"]):
         store_vault(sb, vault)
         return Response(status, wire(sb, vault))
     vault["properties"]["provisioningState"] = "RegisteringDns"

@@ -5,7 +5,8 @@ A federated assertion is a JWT from an issuer the sandbox knows (an AKS cluster'
 stand-in: oidc.py). Entra checks it as Azure does: in its valid time range (AADSTS700024), matching a federated
 identity credential of the identity whose client id is presented, on issuer, subject and audience, compared
 exactly, case and trailing slash included (AADSTS70021), and signed by the issuer's key (AADSTS700027). A credential
-written less than `realism.federation_propagation_s` ago does not match yet (AADSTS70021 too).
+written less than `realism.federation_propagation_s` ago (or while a test holds `federation_propagation`) does not
+match yet (AADSTS70021 too).
 """
 
 from __future__ import annotations
@@ -148,7 +149,11 @@ def _federated(sb, principal: dict[str, Any], form: dict[str, str]) -> dict[str,
         raise no_match
     if not oidc.signing_key(sb, issuer).verifies(assertion):
         raise oauth_error(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.")
-    window = sb.realism.federation_propagation_s
-    if not any(f.get("_sandbox", {}).get("created", 0.0) + window <= now for f in matching):
+    def propagating(fic: dict[str, Any], observe: bool) -> bool:
+        return sb.realism.pending("federation_propagation", fic.get("_sandbox", {}).get("created", 0.0),
+                                  sb.realism.federation_propagation_s, key=identity_id, now=now, observe=observe)
+    if all(propagating(f, False) for f in matching):
+        if matching:
+            propagating(matching[0], True)  # refused only because the credential is still on its way
         raise no_match
     return {"xms_mirid": identity_id, "idtyp": "app"}
