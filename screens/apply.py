@@ -54,6 +54,9 @@ class ApplyScreen(WizardScreen):
         self.wait_seen = 0.0
         self.done: dict[str, str] = {}
         """Step id -> status shown in its row."""
+        self.reviewed: list[dict[str, Any]] | None = None
+        """The plan shown after Azure changed since the review: Continue applies exactly it (or says again what
+        changed); None: Continue carries on from Azure as it is (a resumed or stopped apply)."""
 
     def compose_body(self) -> Iterable[Widget]:
         yield DataTable(id="steps", cursor_type="none", show_header=False)
@@ -71,12 +74,8 @@ class ApplyScreen(WizardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        table = self.query_one("#steps", DataTable)
-        table.add_columns("step", "status")
-        statuses = self.draft.statuses()
-        self.done = {item["step"]: statuses.get(item["step"], "pending") for item in self.draft.planned()}
-        for item in self.draft.planned():
-            table.add_row(item["title"], STATUS.get(statuses.get(item["step"], "pending")), key=item["step"])
+        self.query_one("#steps", DataTable).add_columns("step", "status")
+        statuses = self._show_plan()
         self.query_one("#wait").display = False
         self.query_one("#operation").display = False
         self.set_interval(1.0, self._tick)
@@ -90,10 +89,20 @@ class ApplyScreen(WizardScreen):
                 ". Continue re-reads Azure and carries on from there.", "warn")
             self.can_advance = True
 
+    def _show_plan(self) -> dict[str, str]:
+        """One row per step of the confirmed plan, with its saved status; returns the statuses."""
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        statuses = self.draft.statuses()
+        self.done = {item["step"]: statuses.get(item["step"], "pending") for item in self.draft.planned()}
+        for item in self.draft.planned():
+            table.add_row(item["title"], STATUS.get(statuses.get(item["step"], "pending")), key=item["step"])
+        return statuses
+
     # -- running ------------------------------------------------------------------------------------------
     def action_next(self) -> None:
         if self.can_advance and not self.running:
-            self.start()
+            self.start(reviewed=self.reviewed)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back" and self.running:
@@ -225,6 +234,8 @@ class ApplyScreen(WizardScreen):
         self.refresh_bindings()
         self.query_one("#wait").display = self.query_one("#operation").display = False
         self.draft.reload()
+        # After "changed" the plan shown (saved by the worker) is the one Continue must carry out as it is.
+        self.reviewed = self.draft.planned() if message.outcome == "changed" else None
         status = self.query_one("#status", Note)
         if message.outcome == "needs_secret":
             self.app.push_screen(secret_prompt(self.draft.spec.secret.name), self._got_secret)
@@ -234,6 +245,7 @@ class ApplyScreen(WizardScreen):
         elif message.outcome == "problems":
             status.say("The plan found problems (nothing changed): " + " ".join(message.problems), "error")
         elif message.outcome == "changed":
+            self._show_plan()  # steps newly planned or no longer planned
             status.say("Azure changed since you reviewed the plan, so nothing was changed yet:\n"
                        + "\n".join(f"  • {c}" for c in message.problems)
                        + "\nContinue applies the plan as it is now; Esc goes back to review it.", "warn")

@@ -47,12 +47,9 @@ def scope_row(scope: Any) -> Row:
 
 def scope_label(scope: str) -> str:
     """A short name of a spec scope ("container raw"), whatever its form."""
-    parts = [p for p in scope.strip("/").split("/") if p]
-    words = {"containers": "container", "registries": "registry", "vaults": "vault", "secrets": "secret",
-             "storageaccounts": "storage account", "resourcegroups": "resource group"}
-    if len(parts) >= 2:
-        return f"{words.get(parts[-2].lower(), parts[-2])} {parts[-1]}"
-    return scope
+    # Imported here: wizard.azure.scopes loads the Azure SDK, which the UI does not load before a session opens.
+    from wizard.azure.scopes import label_of
+    return label_of(scope)
 
 
 def grant_row(entry: dict[str, Any]) -> tuple[Text, str, Text]:

@@ -93,7 +93,8 @@ class ResultScreen(WizardScreen):
         state = self.draft.state
         outputs = {step_id: record.outputs for step_id, record in state.steps.items()}
         outputs["identity"] = self.identity or {}
-        outputs.setdefault("target", {"name": self.draft.spec.target.container_group})
+        target = self.draft.spec.target
+        outputs.setdefault(target.kind, {"name": getattr(target, "container_group", "") or getattr(target, "pool", "")})
         steps = next_steps(state.spec, outputs)
         return "Next steps\n\n" + steps if steps else ""
 

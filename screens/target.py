@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select
 
 from wizard.azure.names import validate_container_group_name
+from wizard.targets.aci import AciTarget
 
 from .base import Collected, Note, WizardScreen, chosen, field
 from .messages import LoadFailed, PageLoaded, fetched
@@ -74,19 +75,21 @@ class TargetScreen(WizardScreen):
         super().on_mount()
         spec = self.draft.spec
         answers, target = self.answers(), spec.target
+        existing = bool(getattr(target, "existing", False))
         kind = answers.get("kind") or (
             (spec.federation[0].kind if spec.federation else "none") if target.kind == "none" else
-            ("batch_existing" if target.existing else "batch_new") if target.kind == "batch" else
-            "aci_existing" if target.existing else "aci_new")
+            ("batch_existing" if existing else "batch_new") if target.kind == "batch" else
+            "aci_existing" if existing else "aci_new")
         for button in self.query_one("#kind", RadioSet).query(RadioButton):
             button.value = button.name == kind
-        self.query_one("#name", Input).value = answers.get("name", "" if target.existing else target.container_group)
-        self.query_one("#image", Input).value = answers.get("image", target.image)
-        self.query_one("#command", Input).value = answers.get("command", shlex.join(target.command))
+        aci = target if isinstance(target, AciTarget) else AciTarget()  # another kind: the ACI fields' defaults
+        self.query_one("#name", Input).value = answers.get("name", "" if aci.existing else aci.container_group)
+        self.query_one("#image", Input).value = answers.get("image", aci.image)
+        self.query_one("#command", Input).value = answers.get("command", shlex.join(aci.command))
         self.query_one("#more-grants", Checkbox).value = bool(answers.get("more_grants", spec.grant_extra))
         self.query_one(BatchFields).restore(answers.get("batch", {}), target, spec.resource_group)
-        self.wanted = answers.get("existing") or (f"{target.resource_group or self.draft.spec.resource_group}/"
-                                                  f"{target.container_group}" if target.existing else "")
+        self.wanted = answers.get("existing") or (f"{aci.resource_group or self.draft.spec.resource_group}/"
+                                                  f"{aci.container_group}" if aci.existing else "")
         self.query_one("#kind", RadioSet).focus()
         self.check()
         self.load(self.draft.spec.subscription)
@@ -168,7 +171,9 @@ class TargetScreen(WizardScreen):
 
     def typed(self) -> dict[str, Any]:
         value = self.query_one("#existing", Select).value
-        return {"kind": self.kind, "name": self.query_one("#name", Input).value.strip(),
+        more = self.query_one("#more-grants", Checkbox).value and self.kind.startswith("aci")
+        return {"kind": self.kind, "screens": (["federation"] if self.kind in FEDERATED else []) +
+                (["grants"] if more else []), "name": self.query_one("#name", Input).value.strip(),
                 "image": self.query_one("#image", Input).value.strip(),
                 "command": self.query_one("#command", Input).value.strip(),
                 "existing": value if isinstance(value, str) else "",

@@ -10,11 +10,11 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Select
 
 from wizard.azure.names import validate_pool_name
-from wizard.spec import TargetSpec
+from wizard.targets.batch import BatchTarget
 
 from .base import Note, field
 
-DEFAULTS = TargetSpec()
+DEFAULTS = BatchTarget()
 
 
 def pool_label(pool: Any) -> str:
@@ -60,9 +60,10 @@ class BatchFields(Vertical):
         yield field("Dedicated nodes", Input(id="nodes", type="integer", compact=True)).add_class("batch-new")
         yield field("VM size", Input(id="vm-size", compact=True)).add_class("batch-new")
 
-    def restore(self, answers: dict[str, Any], target: TargetSpec, setup_group: str) -> None:
+    def restore(self, answers: dict[str, Any], target: Any, setup_group: str) -> None:
         group = target.resource_group or setup_group
-        batch = target.kind == "batch"
+        batch = isinstance(target, BatchTarget)
+        target = target if batch else DEFAULTS
         self.wanted_pool = answers.get("pool", f"{group}/{target.account}/{target.pool}" if batch and target.existing
                                        else "")
         self.wanted_account = answers.get("account", f"{group}/{target.account}" if batch and target.account else "")

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from .azure import names
-
 T = TypeVar("T")
 
 COMMON_LOCATIONS = ("eastus", "eastus2", "westus2", "westus3", "centralus", "northeurope", "westeurope",
@@ -91,8 +89,12 @@ def _pages(pager: Any, convert: Callable[[Any], T]) -> Iterator[list[T]]:
 
 
 def _group_of(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    return parts[4] if len(parts) > 4 else ""
+    """The resource group in an id Azure returned ("" when there is none)."""
+    from .azure.scopes import parse  # loads the SDK: not at import (the UI imports this before signing in)
+    try:
+        return parse(resource_id).resource_group
+    except ValueError:
+        return ""
 
 
 def _for(session: Any, subscription: str) -> Any:
@@ -137,31 +139,32 @@ def vaults(session: Any, subscription_id: str) -> list[Vault]:
     return sorted((_vault(v) for v in kv.list_by_subscription()), key=lambda v: v.name.lower())
 
 
-def check_vault_name(session: Any, subscription_id: str, name: str) -> VaultNameCheck:
-    """Whether a new vault may take this name, and if not why, with the choices the person has."""
-    problem = names.validate_vault_name(name)
-    if problem:
-        return VaultNameCheck(name, "invalid", problem)
-    kv = _for(session, subscription_id).keyvault.vaults
-    mine = next((v for v in kv.list_by_subscription() if v.name.lower() == name.lower()), None)
-    if mine is not None:
-        found = _vault(mine)
+def check_vault_name(session: Any, subscription_id: str, name: str, *, group: str = "",
+                     location: str = "") -> VaultNameCheck:
+    """Whether a new vault may take this name, and if not why, with the choices the person has.
+
+    The answer is wizard.azure.vault_names' (the plan asks the same question the same way); a vault of this
+    subscription that has the name is adoptable whatever its group, so both of its kinds read "exists_here".
+    """
+    from .azure.vault_names import vault_name_status
+    clients = _for(session, subscription_id)
+    status = vault_name_status(clients, clients.subscription_id or subscription_id, group, name, location)
+    if status.kind in ("exists_here", "elsewhere_in_subscription"):
+        found = _vault(status.vault)
         model = "Azure RBAC" if found.access_model == "rbac" else "access policies"
         return VaultNameCheck(name, "exists_here", f"{found.name} already exists in {found.resource_group} "
                               f"({found.location}, {model}); it can be adopted as it is.", existing=found)
-    result = kv.check_name_availability({"name": name, "type": "Microsoft.KeyVault/vaults"})
-    if result.name_available:
+    if status.kind == "available":
         return VaultNameCheck(name, "ok", f"{name} is available.")
-    deleted = next((d for d in kv.list_deleted() if d.name.lower() == name.lower()), None)
-    if deleted is not None:
-        props = deleted.properties
-        info = {"location": props.location, "deleted": f"{props.deletion_date:%Y-%m-%d}",
-                "purge_after": f"{props.scheduled_purge_date:%Y-%m-%d}",
-                "purge_protection": bool(props.purge_protection_enabled)}
+    if status.kind == "soft_deleted":
+        info = {"location": status.deleted_location, "deleted": f"{status.deleted_on:%Y-%m-%d}",
+                "purge_after": f"{status.purge_after:%Y-%m-%d}", "purge_protection": status.purge_protection}
         return VaultNameCheck(name, "soft_deleted", f"{name} belongs to a vault you deleted on {info['deleted']}; "
                               f"Azure keeps it (and its secrets) until {info['purge_after']}.", deleted=info)
+    if status.kind == "invalid":
+        return VaultNameCheck(name, "invalid", status.message)
     return VaultNameCheck(name, "taken", f"Vault names are global across Azure, and {name} is used by someone "
-                          "else.", suggestions=names.suggest_vault_names(name))
+                          "else.", suggestions=list(status.suggestions))
 
 
 def container_groups(session: Any, subscription_id: str) -> list[ContainerGroup]:
@@ -287,8 +290,16 @@ class BatchPool:
 
     def carries_named(self, group: str, name: str) -> bool:
         """The pool's map holds an identity of this group and name (its id is not known before it exists)."""
-        suffix = f"/resourcegroups/{group}/providers/microsoft.managedidentity/userassignedidentities/{name}".lower()
-        return any(i.lower().endswith(suffix) for i in self.identities)
+        from .azure.scopes import parse
+        wanted = ("microsoft.managedidentity/userassignedidentities", group.lower(), name.lower())
+        for identity_id in self.identities:
+            try:
+                info = parse(identity_id)
+            except ValueError:
+                continue  # not an identity id: it cannot be the one
+            if (info.type, info.resource_group.lower(), info.name.lower()) == wanted:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -411,8 +422,17 @@ class GrantScope:
     @property
     def spec_scope(self) -> str:
         """The scope as a spec writes it: relative to the setup's subscription (resourceGroups/...)."""
-        parts = self.id.split("/")
-        return "/".join(parts[3:]) if len(parts) > 3 and parts[1].lower() == "subscriptions" else self.id
+        from .azure.scopes import relative
+        return relative(self.id)
+
+
+def _blob_service_id(account_id: str) -> str:
+    """The id of a storage account's (only) blob service, the parent of its containers."""
+    from azure.mgmt.core.tools import parse_resource_id, resource_id
+    parts = parse_resource_id(account_id)
+    return resource_id(subscription=str(parts["subscription"]), resource_group=str(parts["resource_group"]),
+                       namespace=str(parts["namespace"]), type=str(parts["type"]), name=str(parts["name"]),
+                       child_type_1="blobServices", child_name_1="default")
 
 
 def grant_scopes(session: Any, subscription_id: str) -> Iterator[list[GrantScope]]:
@@ -424,7 +444,7 @@ def grant_scopes(session: Any, subscription_id: str) -> Iterator[list[GrantScope
     for account in sorted(_generic(clients, "Microsoft.Storage/storageAccounts"), key=lambda a: a.name.lower()):
         group = _group_of(account.id)
         page = [GrantScope("storage", account.name, group, account.id, detail="every container")]
-        containers = _arm_values(clients, f"{account.id}/blobServices/default/containers", version)
+        containers = _arm_values(clients, f"{_blob_service_id(account.id)}/containers", version)
         page += [GrantScope("container", c["name"], group, c["id"], parent=account.name)
                  for c in sorted(containers, key=lambda c: c["name"])]
         yield page

@@ -255,9 +255,10 @@ def cmd_status(args: Any) -> int:
 @_guarded
 @_with_session
 def cmd_verify(args: Any, session: Any) -> int:
+    from .azure.scopes import subscription_of
     from .verify import Checker, target_from_state
     store, state = _load_state(args.state)
-    sub = state.step("identity").outputs["id"].split("/")[2]
+    sub = subscription_of(state.step("identity").outputs["id"])  # written by apply: a well-formed id
     checker = Checker(session.for_subscription(sub), target_from_state(state),
                       sink=(lambda e: None) if args.json else _print_event,
                       wait_limit_s=state.spec.get("verify", {}).get("wait_limit_s", 900.0))
@@ -269,6 +270,7 @@ def cmd_verify(args: Any, session: Any) -> int:
 @_guarded
 @_with_session
 def cmd_doctor(args: Any, session: Any) -> int:
+    from .azure.scopes import subscription_of
     from .doctor_args import DoctorArgError, doctor_target
     from .verify import Checker
     try:
@@ -276,7 +278,7 @@ def cmd_doctor(args: Any, session: Any) -> int:
     except DoctorArgError as err:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
         return BAD_INPUT
-    sub = args.identity.split("/")[2]
+    sub = subscription_of(args.identity)  # doctor_target checked it is an identity's id
     report = Checker(session.for_subscription(sub), target,
                      sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
     emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .azure import scopes
 from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE, FederationSpec
 
 FEDERATION_HELP = ("aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT, or github:ORG/REPO:branch:NAME | environment:NAME | "
                    "tag:NAME | pull_request")
 GRANT_HELP = "ROLE@SCOPE, e.g. 'AcrPull@/subscriptions/.../registries/acrcontoso'"
+IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
+CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
+POOL_TYPE = "Microsoft.Batch/batchAccounts/pools"
+CONTAINER_GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
 
 
 class DoctorArgError(ValueError):
@@ -20,8 +25,10 @@ def parse_federation(text: str) -> dict[str, Any]:
     if kind == "aks":
         cluster_id, _, names = rest.rpartition(":")
         cluster_id, _, namespace = cluster_id.rpartition(":")
-        if not cluster_id.startswith("/subscriptions/") or not namespace or not names:
-            raise DoctorArgError(f"--federation {text!r}: expected aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT.")
+        if not _is_id_of(cluster_id, CLUSTER_TYPE) or not namespace or not names:
+            raise DoctorArgError(f"--federation {text!r}: expected aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT, the "
+                                 "cluster id being /subscriptions/.../providers/Microsoft.ContainerService/"
+                                 "managedClusters/NAME.")
         fed = FederationSpec(kind="aks", namespace=namespace, service_account=names)
         return {"kind": "aks", "cluster_id": cluster_id, "issuer": "", "subject": fed.subject,
                 "audience": TOKEN_EXCHANGE_AUDIENCE}
@@ -42,9 +49,19 @@ def parse_federation(text: str) -> dict[str, Any]:
     raise DoctorArgError(f"--federation {text!r}: expected {FEDERATION_HELP}.")
 
 
+def _is_id_of(rid: str, resource_type: str) -> bool:
+    try:
+        scopes.parse_as(rid, resource_type, resource_type)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_grant(text: str) -> dict[str, Any]:
     role, sep, scope = text.partition("@")
-    if not sep or not role.strip() or not scope.strip().startswith("/subscriptions/"):
+    # Only the subscription is checked here: the grant's link reads the scope and says what is wrong with it,
+    # among the other links, rather than stopping doctor before it checks anything.
+    if not sep or not role.strip() or not scope.strip().lower().startswith("/subscriptions/"):
         raise DoctorArgError(f"--grant {text!r}: expected {GRANT_HELP}.")
     return {"role": role.strip(), "scope": scope.strip().rstrip("/"), "note": ""}
 
@@ -52,16 +69,19 @@ def parse_grant(text: str) -> dict[str, Any]:
 def doctor_target(args: Any) -> Any:
     """The Target for `mi-wizard doctor` options; raises DoctorArgError with what to fix."""
     from .verify import Target
-    if args.identity.count("/") < 8 or not args.identity.startswith("/subscriptions/"):
-        raise DoctorArgError("--identity must be the identity's resource id (/subscriptions/.../resourceGroups/.../"
-                             "providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME).")
+    if not _is_id_of(args.identity, IDENTITY_TYPE):
+        raise DoctorArgError(f"--identity must be the identity's resource id (/subscriptions/.../resourceGroups/.../"
+                             f"providers/{IDENTITY_TYPE}/NAME), not {args.identity!r}.")
     if bool(args.vault) != bool(args.secret):
         raise DoctorArgError("--vault and --secret go together (the secret the workload reads, in that vault).")
     if args.container_group and args.pool:
         raise DoctorArgError("--container-group and --pool: check one target at a time.")
-    if args.pool and "/pools/" not in args.pool:
+    if args.pool and not _is_id_of(args.pool, POOL_TYPE):
         raise DoctorArgError("--pool must be the pool's resource id (/subscriptions/.../batchAccounts/ACCOUNT/pools/"
-                             "POOL).")
+                             f"POOL), not {args.pool!r}.")
+    if args.container_group and not _is_id_of(args.container_group, CONTAINER_GROUP_TYPE):
+        raise DoctorArgError("--container-group must be the group's resource id (/subscriptions/.../resourceGroups/"
+                             f".../providers/{CONTAINER_GROUP_TYPE}/NAME), not {args.container_group!r}.")
     return Target(identity_id=args.identity, vault_name=args.vault, secret_name=args.secret,
                   container_group_id=args.container_group, pool_id=args.pool,
                   federations=[parse_federation(f) for f in args.federation],

@@ -27,21 +27,21 @@ SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_
                  "target": "Target", "federation": "Federated credentials", "grants": "Other access",
                  "review": "Review", "apply": "Apply", "result": "Result"}
 
-FEDERATED_TARGETS = ("aks", "github")
-"""Target screen choices whose workload signs in with a federated credential (no compute target)."""
-
-
 def screen_needed(screen: str, spec: Spec, target_answers: dict[str, Any]) -> bool:
-    """Whether a setup with this spec (and these target-screen answers) shows `screen`."""
+    """Whether a setup with this spec (and these target-screen answers) shows `screen`.
+
+    The target screen says which further screens its choice needs (`answers["screens"]`, e.g. the federated
+    credentials for AKS pods); the draft knows no target screen's controls."""
+    from .targets import target_kind
     if screen in ("secret", "permissions"):
         return spec.uses_vault
     if screen == "federation":
-        return target_answers.get("kind") in FEDERATED_TARGETS or bool(spec.federation)
+        return screen in target_answers.get("screens", ()) or bool(spec.federation)
     if screen == "grants":
-        # Extra grants are the point of a platform's identity and common for Batch / AKS; ACI setups ask for
-        # them with a checkbox on the target screen.
-        return (spec.target.kind != "aci" or spec.identity.existing or bool(spec.grant_extra)
-                or bool(target_answers.get("more_grants")))
+        # Extra grants are the point of a platform's identity and common for Batch / AKS; a kind that asks for
+        # them on its own (ACI: a checkbox) shows the screen only when asked.
+        return (target_kind(spec.target.kind).grants_screen or spec.identity.existing or bool(spec.grant_extra)
+                or screen in target_answers.get("screens", ()))
     return screen in SCREENS
 
 
@@ -64,6 +64,10 @@ def default_spec(setup: str) -> Spec:
 
 def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
     for key, value in patch.items():
+        if key == "target" and isinstance(value, dict) and value.get("kind", (into.get(key) or {}).get("kind")) \
+                != (into.get(key) or {}).get("kind"):
+            into[key] = dict(value)  # another kind of target: its own table, nothing of the old one's
+            continue
         if isinstance(value, dict) and isinstance(into.get(key), dict) and key != "environment":
             _merge(into[key], value)
         else:

@@ -16,24 +16,22 @@ from .azure.errors import explain
 from .progress import Cancelled, ProgressSink, StepFailed, StepFinished, StepStarted, null_sink
 from .spec import Spec
 from .state import State, StateStore
-from .steps.aci import AciStep
 from .steps.base import NOTHING, PlanItem, RunContext, Step, StepError
-from .steps.batch import BatchStep
-from .steps.batch_rescale import RescaleStep
 from .steps.extra_grants import ExtraGrantsStep
 from .steps.federation import FederationStep
 from .steps.grant import GrantStep
 from .steps.identity import IdentityStep
 from .steps.operator_access import OperatorAccessStep
-from .steps.probe import ProbeStep
+from .targets import step_classes
 from .steps.resource_group import ResourceGroupStep
 from .steps.secret import SecretStep
 from .steps.vault import VaultStep
 from .waits import WaitExpired
 
-ALL_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
-                                     GrantStep, FederationStep, ExtraGrantsStep, AciStep, BatchStep, RescaleStep,
-                                     ProbeStep)
+COMMON_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
+                                        GrantStep, FederationStep, ExtraGrantsStep)
+ALL_STEPS: tuple[type[Step], ...] = COMMON_STEPS + tuple(step_classes())
+"""Every step: the common ones, then each target kind's own (wizard/targets/)."""
 VAULT_STEPS = frozenset({"vault", "operator_access", "secret", "grant", "probe"})
 """Skipped by a setup without a vault (vault.name = ""), e.g. GitHub OIDC with a role and nothing else."""
 
@@ -54,7 +52,7 @@ def steps_for(spec: Spec, *, probe: bool = True) -> list[Step]:
     """The steps a spec needs, in plan order (`probe=False`: without the live probe, as `apply --no-verify`)."""
     return [step for step in (cls() for cls in ALL_STEPS)
             if step.applies(spec) and (spec.uses_vault or step.id not in VAULT_STEPS)
-            and (probe or step.id != ProbeStep.id)]
+            and (probe or not step.proves)]
 
 
 class PlanError(Exception):
@@ -143,7 +141,8 @@ class Engine:
             self.ctx = RunContext(spec=self.spec, clients=self.clients, state=self.state, operator=self.operator,
                                   sink=self.sink, cancel=self.cancel, save=self.save,
                                   secret_source=self.secret_source)
-            self.ctx.probe = any(s.id == ProbeStep.id for s in self.steps)
+            self.ctx.probe = any(s.proves for s in self.steps)
+            self.ctx.state_lock = self._state_lock
         return self.state
 
     def save(self) -> None:
@@ -195,12 +194,11 @@ class Engine:
     def _decide_probe(self, items: list[PlanItem]) -> None:
         """The probe runs when it can tell something new: something changes, or the last check did not pass.
         So a second apply of the same spec makes no write at all."""
-        probe = next((i for i in items if i.step == ProbeStep.id), None)
-        if probe is None:
-            return
-        passed = self.state.step("verify").status == "done" and self.state.step(ProbeStep.id).status == "done"
-        if passed and not any(i.writes for i in items):
-            probe.action, probe.reason = NOTHING, "Nothing changes and the last verification passed."
+        passed = self.state.step("verify").status == "done"
+        for step in (s for s in self.steps if s.proves):
+            probe = next(i for i in items if i.step == step.id)
+            if passed and self.state.step(step.id).status == "done" and not any(i.writes for i in items):
+                probe.action, probe.reason = NOTHING, "Nothing changes and the last verification passed."
 
     # ---- apply ---------------------------------------------------------------------------------------
     def apply(self, plan: Plan | None = None) -> State:
@@ -211,26 +209,16 @@ class Engine:
                 raise PlanError(plan.problems)
             self.state.add_log("apply started")
             self.save()
-            leftovers = list(self.state.step(ProbeStep.id).outputs.get("cleanup", []))
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cleanup") as background:
-                cleanup = background.submit(self._finish_cleanup, leftovers) if leftovers else None
+            # What earlier runs left to finish goes on beside the graph, never in its way.
+            chores = [c for c in (s.leftovers(self.ctx) for s in self.steps) if c is not None]
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="leftovers") as background:
+                finishing = [background.submit(chore) for chore in chores]
                 run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), workers=self.workers)
-                if cleanup is not None:
-                    cleanup.result()
+                for future in finishing:
+                    future.result()
             self.state.add_log("apply finished")
             self.save()
             return self.state
-
-    def _finish_cleanup(self, group_ids: list[str]) -> None:
-        """Finish the deletes a previous run started and did not await (its probe's container group)."""
-        from .live_probe import finish_probe_cleanup
-        left = {g.lower() for g in finish_probe_cleanup(self.clients, group_ids)}
-        done = {g.lower() for g in group_ids} - left
-        with self._state_lock:
-            record = self.state.step(ProbeStep.id)
-            record.outputs = {**record.outputs, "cleanup": [g for g in record.outputs.get("cleanup", [])
-                                                            if g.lower() not in done]}
-            self.save()
 
     def _apply_step(self, step: Step, item: PlanItem) -> None:
         if self.cancel.is_set():
@@ -272,11 +260,11 @@ def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
     from .verify import Checker, target_from_state
     state = engine.open_state()
     started = _last(state, "apply started")
-    probed = state.step(ProbeStep.id)
     verdict = None
-    if probe is None and any(s.id == ProbeStep.id for s in engine.steps) and probed.status == "done" \
-            and probed.updated >= started and probed.action != NOTHING:
-        verdict, probe = probed.outputs.get("verdict"), False
+    for step in (s for s in engine.steps if s.proves and probe is None):
+        probed = state.step(step.id)
+        if probed.status == "done" and probed.updated >= started and probed.action != NOTHING:
+            verdict, probe = probed.outputs.get("verdict"), False
     if probe is None:
         changed = any(state.step(s.id).action in ("create", "update", "recover") and state.step(s.id).status == "done"
                       and state.step(s.id).updated >= started for s in engine.steps)

@@ -21,11 +21,11 @@ def next_steps(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str:
     sections = [_identity(identity)]
     secret_uri = _secret_uri(spec, outputs)
     credentials = (outputs.get("federation") or {}).get("credentials", [])
-    kind = (spec.get("target") or {}).get("kind")
-    if kind == "aci":
-        sections.append(_aci(identity, outputs.get("target") or {}, secret_uri))
-    elif kind == "batch":
-        sections.append(_batch(spec, identity, outputs, secret_uri))
+    from .targets import target_kind
+    target = target_kind((spec.get("target") or {}).get("kind") or "none").next_steps(spec, outputs, identity,
+                                                                                        secret_uri)
+    if target:
+        sections.append(target)
     elif secret_uri and not credentials:
         sections.append(_read_secret(identity, secret_uri, "Code that runs with this identity reads the secret so:"))
     sections += [_aks(identity, c, secret_uri) for c in credentials if c.get("kind") == "aks"]
@@ -57,7 +57,7 @@ def _secret_uri(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str
     return f"{vault_uri.rstrip('/')}/secrets/{name}"
 
 
-def _python_reader(client_id: str, secret_uri: str, client_id_expr: str | None = None) -> str:
+def python_reader(client_id: str, secret_uri: str, client_id_expr: str | None = None) -> str:
     vault_url, _, name = secret_uri.partition("/secrets/")
     return (f"    from azure.identity import ManagedIdentityCredential\n"
             f"    from azure.keyvault.secrets import SecretClient\n\n"
@@ -66,36 +66,7 @@ def _python_reader(client_id: str, secret_uri: str, client_id_expr: str | None =
 
 
 def _read_secret(identity: dict[str, Any], secret_uri: str, intro: str) -> str:
-    return f"{intro}\n\n{_python_reader(identity['client_id'], secret_uri)}"
-
-
-def _aci(identity: dict[str, Any], target: dict[str, Any], secret_uri: str) -> str:
-    text = ("Azure Container Instances (Prefect)\n"
-            f"  Container group {target.get('name', '')} carries the identity and sets AZURE_CLIENT_ID.\n"
-            "  Prefect ACI work pool: set its identity field (\"identities\") to the identity's resource id:\n"
-            f"      {identity.get('id', '')}\n"
-            "  and add the environment variable to the pool's job template, so flow-run containers pick it:\n"
-            f"      AZURE_CLIENT_ID={identity['client_id']}")
-    if secret_uri:
-        text += ("\n\n  Flow code reads the secret (AZURE_CLIENT_ID names the identity):\n\n"
-                 "    import os\n" + _python_reader(identity["client_id"], secret_uri, 'os.environ["AZURE_CLIENT_ID"]'))
-    return text
-
-
-def _batch(spec: dict[str, Any], identity: dict[str, Any], outputs: dict[str, dict[str, Any]], secret_uri: str) -> str:
-    target = outputs.get("target") or {}
-    pool = target.get("name") or (spec.get("target") or {}).get("pool", "")
-    text = (f"Azure Batch pool {pool} (account {target.get('account', '')})\n"
-            "  Job code on the pool's nodes gets tokens from the node's IMDS. Name the identity by its client id\n"
-            "  (a pool can carry several identities), e.g. in the job's environment settings:\n"
-            f"      AZURE_CLIENT_ID={identity['client_id']}")
-    if secret_uri:
-        text += "\n\n  Job code:\n\n" + _python_reader(identity["client_id"], secret_uri)
-    rescale = outputs.get("rescale") or {}
-    if target.get("nodes_without_identity") and rescale.get("phase") != "done":
-        text += ("\n\n  NOTE: the pool's nodes booted before the identity was added and do not have it. Scale the\n"
-                 "  pool to 0 and back (set target.rescale_for_identity = true and apply again) before running jobs.")
-    return text
+    return f"{intro}\n\n{python_reader(identity['client_id'], secret_uri)}"
 
 
 def _aks(identity: dict[str, Any], credential: dict[str, Any], secret_uri: str) -> str:
@@ -126,7 +97,7 @@ def _aks(identity: dict[str, Any], credential: dict[str, Any], secret_uri: str) 
 
 
 def _github(identity: dict[str, Any], credentials: list[dict[str, Any]]) -> str:
-    subscription = (identity.get("id") or "").split("/")[2] if (identity.get("id") or "").count("/") > 2 else ""
+    subscription = _subscription_of(identity.get("id") or "")
     trigger, job_extra = _github_trigger(credentials[0].get("subject", ""))
     text = ("GitHub Actions\n"
             "  In .github/workflows/deploy.yml (the ids are not secrets; repository variables work too):\n\n"
@@ -181,16 +152,35 @@ def _grants(identity: dict[str, Any], grants: list[dict[str, Any]]) -> str:
     for g in grants:
         lines.append(f"  - {g.get('role')} on {g.get('label') or g.get('scope')}"
                      + (f" ({g['note']})" if g.get("note") else ""))
-        scope = g.get("scope", "")
-        parts = scope.split("/")
-        if "/storageAccounts/" in scope:
-            account = parts[parts.index("storageAccounts") + 1]
-            lines.append(f"      BlobServiceClient('https://{account}.blob.core.windows.net', credential)")
-        elif "/registries/" in scope:
-            registry = parts[parts.index("registries") + 1]
-            lines.append(f"      az login --identity --client-id {identity['client_id']} && "
-                         f"az acr login --name {registry}")
-        elif "/vaults/" in scope:
-            vault = parts[parts.index("vaults") + 1]
-            lines.append(f"      SecretClient(<vault {vault}'s URI>, credential).get_secret(NAME)")
+        snippet = _grant_snippet(identity, g.get("scope", ""))
+        if snippet:
+            lines.append(f"      {snippet}")
     return "\n".join(lines)
+
+
+def _subscription_of(rid: str) -> str:
+    # Imported here, as below: wizard.azure.scopes loads the Azure SDK, and target kinds (imported with the spec,
+    # before the UI signs in) reach this module.
+    from .azure import scopes
+    try:
+        return scopes.subscription_of(rid)
+    except ValueError:
+        return ""  # the snippet shows an empty subscription-id rather than failing the whole text
+
+
+def _grant_snippet(identity: dict[str, Any], scope: str) -> str:
+    """How the workload uses a grant on this scope: its storage account, registry or vault (a container's,
+    a secret's, are their top-level resource's)."""
+    from .azure import scopes
+    try:
+        info = scopes.parse(scope)
+    except ValueError:
+        return ""
+    top = info.top_type
+    if top == "microsoft.storage/storageaccounts":
+        return f"BlobServiceClient('https://{info.names[0]}.blob.core.windows.net', credential)"
+    if top == "microsoft.containerregistry/registries":
+        return f"az login --identity --client-id {identity['client_id']} && az acr login --name {info.names[0]}"
+    if top == "microsoft.keyvault/vaults":
+        return f"SecretClient(<vault {info.names[0]}'s URI>, credential).get_secret(NAME)"
+    return ""

@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from .targets import TargetSpec, kinds, target_kind
+from .targets.aci import AciTarget
+
 # Re-exported: the spec's workload parts are part of its API.
 from .spec_workloads import (FEDERATION_KINDS, GITHUB_ISSUER, MAX_FEDERATED_CREDENTIALS,  # noqa: F401
                              TOKEN_EXCHANGE_AUDIENCE, ExtraGrantSpec, FederationSpec)
@@ -24,7 +27,6 @@ ACCESS_MODELS = ("rbac", "access_policy")
 GRANT_SCOPES = ("secret", "vault")
 SOFT_DELETED_CHOICES = ("recover", "purge", "stop")
 SECRET_WRITES = ("arm", "data_plane")
-TARGET_KINDS = ("none", "aci", "batch")
 
 
 class SpecError(ValueError):
@@ -76,36 +78,6 @@ class GrantSpec:
 
 
 @dataclass
-class TargetSpec:
-    kind: str = "aci"
-    container_group: str = ""
-    existing: bool = False
-    """True: add the identity to this existing group (it restarts); False: create a new group."""
-    resource_group: str = ""
-    image: str = "mcr.microsoft.com/azure-cli"
-    command: list[str] = field(default_factory=list)
-    cpu: float = 1.0
-    memory_gb: float = 1.5
-    restart_policy: str = "Always"
-    environment: dict[str, str] = field(default_factory=dict)
-    recreate_if_terminated: bool = False
-    # Batch (kind = "batch"): the pool lives in account `account` of `resource_group`.
-    account: str = ""
-    pool: str = ""
-    vm_size: str = "STANDARD_D2S_V3"
-    """A new pool only: its VM size."""
-    node_image: str = "canonical:ubuntu-24_04-lts:server:latest"
-    """A new pool only: publisher:offer:sku:version of its Virtual Machine Configuration image."""
-    node_agent_sku: str = "batch.node.ubuntu 24.04"
-    dedicated_nodes: int = 1
-    """A new pool only: its fixed dedicated node count (the probe task needs at least one node)."""
-    low_priority_nodes: int = 0
-    rescale_for_identity: bool = False
-    """Batch nodes keep the identities they booted with. True: scale the pool to 0 and back to its current
-    counts so its nodes get the identity (running tasks finish first; the pool has no nodes meanwhile)."""
-
-
-@dataclass
 class VerifySpec:
     probe: bool = True
     """Run the live probe: the target itself, with the identity, reads the secret (never printing it)."""
@@ -126,7 +98,8 @@ class Spec:
     vault: VaultSpec = field(default_factory=VaultSpec)
     secret: SecretSpec = field(default_factory=SecretSpec)
     grant: GrantSpec = field(default_factory=GrantSpec)
-    target: TargetSpec = field(default_factory=TargetSpec)
+    target: TargetSpec = field(default_factory=AciTarget, metadata={"target": True})
+    """The kind's own table: `[target] kind = "aci"|"batch"|"none"` and that kind's keys (wizard/targets/)."""
     verify: VerifySpec = field(default_factory=VerifySpec)
     federation: list[FederationSpec] = field(default_factory=list, metadata={"item": FederationSpec})
     grant_extra: list[ExtraGrantSpec] = field(default_factory=list, metadata={"item": ExtraGrantSpec})
@@ -185,21 +158,13 @@ class Spec:
         for label, value, allowed in (("vault.access_model", self.vault.access_model, ACCESS_MODELS),
                                       ("grant.scope", self.grant.scope, GRANT_SCOPES),
                                       ("vault.if_soft_deleted", self.vault.if_soft_deleted, SOFT_DELETED_CHOICES),
-                                      ("target.kind", self.target.kind, TARGET_KINDS),
                                       ("vault.secret_write", self.vault.secret_write, SECRET_WRITES)):
             if value not in allowed:
                 problems.append(f"{label}: '{value}' is not one of {', '.join(allowed)}.")
         if self.vault.access_model == "access_policy" and self.grant.scope == "secret":
             problems.append("grant.scope: access policies apply to the whole vault, not one secret; set "
                             "grant.scope = \"vault\", or use access_model = \"rbac\" for a per-secret grant.")
-        if self.target.kind == "aci":
-            check("target.container_group", names.validate_container_group_name(self.target.container_group))
-            if not self.target.existing and not self.target.image:
-                problems.append("target.image: a new container group needs an image; set image = "
-                                "\"REGISTRY/REPOSITORY:TAG\", e.g. \"mcr.microsoft.com/azure-cli\".")
-        if self.target.kind == "batch":
-            from .spec_rules import batch_problems
-            problems += batch_problems(self)
+        problems += target_kind(self.target.kind).problems(self)
         from .spec_rules import federation_problems, grant_problems
         problems += federation_problems(self)
         problems += grant_problems(self)
@@ -220,6 +185,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     for key, value in data.items():
         default = getattr(defaults, key)
         label = f"{where}.{key}"
+        if known[key].metadata.get("target"):
+            values[key] = _build_target(value, label)
+            continue
         item = known[key].metadata.get("item")
         if item is not None:
             if not isinstance(value, list):
@@ -252,6 +220,33 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
                 raise SpecError(f"{label}: expected a table of strings.")
             values[key] = dict(value)
     return cls(**values)
+
+
+def _build_target(data: Any, where: str) -> TargetSpec:
+    """`[target]`: its kind picks the dataclass. Keys of another kind left at that kind's defaults are dropped
+    (specs saved before targets were units carried every kind's defaults); others are refused with the kind."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a table, found {type(data).__name__}.")
+    kind_name = data.get("kind", "aci")
+    try:
+        kind = target_kind(kind_name if isinstance(kind_name, str) else "")
+    except ValueError as err:
+        raise SpecError(f"{where}.kind: {err}") from None
+    own = {f.name for f in fields(kind.spec_type)}
+    kept = {}
+    for key, value in data.items():
+        if key in own:
+            kept[key] = value
+            continue
+        other = next((k for k in kinds() if key in {f.name for f in fields(k.spec_type)}), None)
+        if other is not None and getattr(other.spec_type(), key) == value:
+            continue  # a default of another kind, from an older saved spec: meaningless here
+        belongs = f"it is a setting of kind = \"{other.kind}\" ({other.title})" if other is not None else \
+            "no kind of target has it"
+        raise SpecError(f"{where}.{key}: not a key of kind = \"{kind.kind}\" ({kind.title}); {belongs}. Remove "
+                        f"it, or set the kind it belongs to. Keys of this kind: {', '.join(sorted(own))}.")
+    built: TargetSpec = _build(kind.spec_type, kept, where)
+    return built
 
 
 def load_spec(path: Path | str) -> Spec:

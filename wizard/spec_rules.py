@@ -17,26 +17,6 @@ _K8S_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
-def batch_problems(spec: "Spec") -> list[str]:
-    target, problems = spec.target, []
-    for label, message in (("target.account", names.validate_batch_account_name(target.account)),
-                           ("target.pool", names.validate_pool_name(target.pool))):
-        if message:
-            problems.append(f"{label}: {message}")
-    for label, count in (("target.dedicated_nodes", target.dedicated_nodes),
-                         ("target.low_priority_nodes", target.low_priority_nodes)):
-        if count < 0:
-            problems.append(f"{label}: {count} is not a node count; use 0 or more (a new pool needs at least one "
-                            "node to run the probe, e.g. dedicated_nodes = 1).")
-    if not target.existing:
-        if len(target.node_image.split(":")) != 4:
-            problems.append(f"target.node_image: '{target.node_image}' is not publisher:offer:sku:version, e.g. "
-                            "\"canonical:ubuntu-24_04-lts:server:latest\".")
-        if not target.vm_size or not target.node_agent_sku:
-            problems.append("target.vm_size / node_agent_sku: a new pool needs both (defaults fit Ubuntu 24.04).")
-    return problems
-
-
 def federation_problems(spec: "Spec") -> list[str]:
     from .spec_workloads import FEDERATION_KINDS, MAX_FEDERATED_CREDENTIALS
     problems: list[str] = []

@@ -53,9 +53,7 @@ def value_problems(spec: "Spec") -> list[str]:
     """Every value problem of the spec, each as "label: what is wrong; how to fix it" (the setup name is
     checked by spec.py with setup_name_problem, first)."""
     problems = group_problems(spec)
-    if spec.target.kind == "aci":
-        problems += aci_problems(spec)
-    problems += verify_problems(spec)
+    problems += verify_problems(spec)  # the target's own values: its kind's problems() (wizard/targets/)
     return problems
 
 

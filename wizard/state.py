@@ -30,7 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a target's steps are named by its kind ("aci", "batch"); format 1 called both "target" (migrated on read,
+written back as 2 at the next save)."""
 LOG_LIMIT = 200
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
 STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "check", "")
@@ -224,9 +226,19 @@ def _parse(path: Path, raw: bytes) -> State:
         state = State.from_dict(data)
         if state.version < 1:
             raise ValueError(f"the format version is {state.version}")
+        _migrate(state)
     except ValueError as err:
         raise StateError(f"The state file {path} is not an mi-wizard state file: {err}. {_LEAVE_IT}") from None
     return state
+
+
+def _migrate(state: State) -> None:
+    """Older formats, read into this one (the file itself changes only at the next save)."""
+    if state.version < 2:
+        kind = (state.spec.get("target") or {}).get("kind") if isinstance(state.spec.get("target"), dict) else None
+        if "target" in state.steps and kind in ("aci", "batch"):
+            state.steps = {(kind if k == "target" else k): v for k, v in state.steps.items()}
+        state.version = FORMAT_VERSION
 
 
 @dataclass
@@ -240,10 +252,6 @@ class SetupSummary:
     """e.g. "ACI cg-prefect", or "" when the setup has no target."""
     broken: str | None = None
     """Why the file cannot be read, when it cannot (the other fields are then mostly empty)."""
-
-
-_TARGET_LABELS = {"aci": "ACI", "batch": "Batch", "aks": "AKS", "github": "GitHub", "existing": "Existing"}
-_TARGET_NAME_KEYS = ("container_group", "pool", "cluster", "repo", "name")
 
 
 def describe_target(spec: dict[str, Any]) -> str:
@@ -260,9 +268,11 @@ def describe_target(spec: dict[str, Any]) -> str:
         names = [f"{'AKS' if f.get('kind') == 'aks' else 'GitHub'} {f.get('cluster') or f.get('repository') or ''}".strip()
                  for f in federations if isinstance(f, dict)]
         return ", ".join(names)
-    label = _TARGET_LABELS.get(kind, kind)
-    name = next((str(target[k]) for k in _TARGET_NAME_KEYS if target.get(k)), "")
-    return f"{label} {name}".strip()
+    from .targets import target_kind
+    try:
+        return target_kind(kind).describe(target)
+    except ValueError:
+        return kind
 
 
 def list_setups(directory: Path | str | None = None) -> list[SetupSummary]:

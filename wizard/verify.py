@@ -23,7 +23,6 @@ from .azure import roles
 from .azure.access import grants_for
 from .azure.errors import explain
 from .progress import CheckResult, ProgressSink, null_sink
-from .steps.aci import CLIENT_ID_ENV, attached_ids, client_id_env
 from .steps.grant import policy_allows, secret_scope
 from .waits import WaitExpired, wait_for
 
@@ -104,13 +103,17 @@ class Checker:
 
     def run(self, *, probe: bool = True, verdict: dict[str, Any] | None = None) -> Report:
         """Check every link; `verdict`: the live probe already ran (as a step of apply), judge its verdict."""
-        from . import verify_batch, verify_links
+        from . import verify_links
+        from .targets import kinds
         identity = self.check_identity()
         if identity is None:
             return self.report
-        group = self.check_attached(identity) if self.target.container_group_id else None
-        pool = verify_batch.check_pool(self, identity) if self.target.pool_id else None
-        attached = bool(self.report.links[-1].ok) if (group is not None or pool is not None) else False
+        attached = []  # (kind, what its attached check read, whether the link holds)
+        for kind in kinds():
+            before = len(self.report.links)
+            found = kind.check_attached(self, identity)
+            if len(self.report.links) > before:
+                attached.append((kind, found, self.report.links[-1].ok))
         for fed in self.target.federations:
             verify_links.check_federation(self, identity, fed)
         vault = grant_ok = secret_ok = None
@@ -121,19 +124,12 @@ class Checker:
                 secret_ok = self.check_secret(vault)
         for grant in self.target.grants:
             verify_links.check_extra_grant(self, identity, grant)
-        runnable = probe and vault is not None and secret_ok and attached
-        if pool is not None:
-            verify_batch.check_nodes_and_probe(self, identity, pool, vault, bool(grant_ok), probe=bool(runnable))
-        elif verdict is not None and vault is not None and secret_ok and attached:
-            from .live_probe import verdict_link
-            self.report.verdict = verdict
-            self.add(verdict_link(verdict, bool(grant_ok), identity))
-        elif runnable and group is not None:
-            from .live_probe import run_aci_probe, verdict_link
-            verdict, failed = self.probe_verdict(lambda: run_aci_probe(
-                self.clients, group, identity, vault.properties.vault_uri, self.target.secret_name,
-                image=self.probe_image, cancel=self.cancel), bool(grant_ok))
-            self.add(failed or verdict_link(verdict, bool(grant_ok), identity))
+        for kind, found, ok in attached:
+            if found is None:
+                continue
+            ready = vault is not None and bool(secret_ok) and ok  # a probe can prove something only then
+            kind.check_probe(self, identity, found, vault, bool(grant_ok), runnable=probe and ready,
+                             verdict=verdict if ready else None)
         return self.report
 
     def _definitions_only(self, key: str, fetch: Callable[[], Any]) -> Any:
@@ -154,30 +150,6 @@ class Checker:
         self.add(Link("identity", True, f"{identity.name}: client id {identity.client_id}, principal id "
                                         f"{identity.principal_id}."))
         return identity
-
-    def check_attached(self, identity: Any) -> Any:
-        parts = self.target.container_group_id.split("/")
-        try:
-            group = self.clients.for_subscription(parts[2]).aci.container_groups.get(parts[4], parts[-1])
-        except (ResourceNotFoundError, IndexError):
-            self.add(Link("attached", False, f"No container group at {self.target.container_group_id}.",
-                          "Create it again (resume the setup) or fix the id."))
-            return None
-        attached = attached_ids(group)
-        if identity.id.lower() not in attached:
-            self.add(Link("attached", False, f"{group.name} does not carry the identity {identity.name}, so its "
-                                             "containers cannot get tokens for it.",
-                          "Add the identity to the group (the setup's target step re-deploys it)."))
-            return group
-        envs = {client_id_env(c) for c in group.containers}
-        if len(attached) > 1 and envs != {identity.client_id}:
-            self.add(Link("attached", False, f"{group.name} carries {len(attached)} identities and its containers do "
-                                             f"not set {CLIENT_ID_ENV}={identity.client_id}: they cannot pick this one.",
-                          f"Set {CLIENT_ID_ENV}={identity.client_id} in the containers' environment."))
-            return group
-        self.add(Link("attached", True, f"{group.name} carries {identity.name}" +
-                      (f" and sets {CLIENT_ID_ENV}." if envs == {identity.client_id} else ".")))
-        return group
 
     def find_vault(self) -> Any:
         sub = self.target.identity_id.split("/")[2]
@@ -271,24 +243,21 @@ class _NotYet(Exception):
 
 
 def target_from_state(state: Any) -> Target:
-    from .steps.batch_rescale import stale_nodes_recorded
+    from .targets import target_kind
     spec = state.spec
-    kind = spec.get("target", {}).get("kind")
-    target_out = state.step("target").outputs
     has_vault = bool(spec.get("vault", {}).get("name"))
     federations = state.step("federation").outputs.get("credentials", []) if spec.get("federation") else []
     grants = state.step("grants").outputs.get("grants", []) if spec.get("grant_extra") or any(
         f.get("runner_role") for f in spec.get("federation", [])) else []
-    return Target(identity_id=state.step("identity").outputs["id"],
-                  vault_name=spec["vault"]["name"] if has_vault else "",
-                  secret_name=spec["secret"]["name"] if has_vault else "",
-                  container_group_id=target_out.get("id", "") if kind == "aci" else "",
-                  granted_at=state.step("grant").outputs.get("granted_at") if has_vault else None,
-                  vault_id=state.step("vault").outputs.get("id", "") if has_vault else "",
-                  pool_id=target_out.get("id", "") if kind == "batch" else "",
-                  pool_nodes_stale=kind == "batch" and stale_nodes_recorded(state, include_verify=False),
-                  federations=[dict(f) for f in federations],
-                  grants=[{"role": g["role"], "scope": g["scope"], "note": g.get("note", "")} for g in grants])
+    target = Target(identity_id=state.step("identity").outputs["id"],
+                    vault_name=spec["vault"]["name"] if has_vault else "",
+                    secret_name=spec["secret"]["name"] if has_vault else "",
+                    granted_at=state.step("grant").outputs.get("granted_at") if has_vault else None,
+                    vault_id=state.step("vault").outputs.get("id", "") if has_vault else "",
+                    federations=[dict(f) for f in federations],
+                    grants=[{"role": g["role"], "scope": g["scope"], "note": g.get("note", "")} for g in grants])
+    target_kind(spec.get("target", {}).get("kind", "none")).fill_verify_target(state, target)
+    return target
 
 
 def probe_name(group_name: str) -> str:

@@ -13,26 +13,32 @@ from typing import Any
 
 from .azure import roles, scopes
 from .azure.access import Grant, assignments_covering, grants_for
-from .steps.federation import cluster_facts, read_cluster
+from .steps.federation import CLUSTER_TYPE, cluster_facts, read_cluster
 from .verify import Checker, Link
 
 
-def _identity_parts(identity_id: str) -> tuple[str, str, str]:
-    parts = identity_id.strip("/").split("/")
-    return parts[1], parts[3], parts[-1]
+CLUSTER_FORM = ("an AKS cluster's resource id (/subscriptions/SUB/resourceGroups/RG/providers/"
+                "Microsoft.ContainerService/managedClusters/NAME)")
 
 
 def check_federation(checker: Checker, identity: Any, fed: dict[str, Any]) -> None:
     expected_issuer = fed.get("issuer", "")
     cluster = None
     cluster_id = fed.get("cluster_id") or ""
+    label = f"federation:{fed.get('name') or fed['subject']}"
     if cluster_id:
-        cluster = read_cluster(checker.clients.for_subscription(cluster_id.split("/")[2]), cluster_id)
+        try:
+            where = scopes.parse_as(cluster_id, CLUSTER_TYPE, CLUSTER_FORM)
+        except ValueError as err:
+            checker.add(Link(label, False, str(err), "Give the cluster's resource id."))
+            return
+        cluster = read_cluster(checker.clients.for_subscription(where.subscription), cluster_id)
         facts = cluster_facts(cluster)
         expected_issuer = facts["issuer"] or expected_issuer
-    label = f"federation:{fed.get('name') or fed['subject']}"
-    sub, rg, name = _identity_parts(identity.id)
-    credentials = list(checker.clients.for_subscription(sub).msi.federated_identity_credentials.list(rg, name))
+    # The identity as Azure returned it: its id is well-formed.
+    who = scopes.parse(identity.id)
+    credentials = list(checker.clients.for_subscription(who.subscription).msi.federated_identity_credentials.list(
+        who.resource_group, who.name))
     matching = [c for c in credentials if c.subject == fed["subject"]]
     if not matching:
         checker.add(Link(label, False, f"No federated credential on {identity.name} trusts the subject "
@@ -57,8 +63,8 @@ def check_federation(checker: Checker, identity: Any, fed: dict[str, Any]) -> No
 
 
 def check_cluster(checker: Checker, cluster_id: str, cluster: Any) -> None:
-    name = cluster_id.rstrip("/").rsplit("/", 1)[-1]
-    rg = cluster_id.split("/")[4]
+    where = scopes.parse(cluster_id)  # checked by check_federation
+    name, rg = where.name, where.resource_group
     if cluster is None:
         checker.add(Link(f"cluster:{name}", False, f"No AKS cluster at {cluster_id}.",
                          "Fix the cluster name or group; for a new cluster, run apply again for its issuer."))

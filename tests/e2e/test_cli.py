@@ -36,9 +36,9 @@ def test_example_spec_applies_as_is_on_a_fresh_sandbox_then_status_plan_verify_d
 
     status = run("status", "prefect-aci", "--json")
     state = json.loads(status.stdout)
-    assert status.returncode == 0 and state["steps"]["target"]["status"] == "done"
+    assert status.returncode == 0 and state["steps"]["aci"]["status"] == "done"
     identity_id = state["steps"]["identity"]["outputs"]["id"]
-    group_id = state["steps"]["target"]["outputs"]["id"]
+    group_id = state["steps"]["aci"]["outputs"]["id"]
 
     plan = run("plan", "examples/prefect-aci.toml", "--sandbox", "--json")
     assert plan.returncode == 0

@@ -92,7 +92,7 @@ def test_doctor_checks_federations_grants_and_a_pool_and_names_the_broken_link(r
     assert failed == ["federation:repo:contoso/infra:ref:refs/tags/v9"]
     batch = json.loads(run("status", "batch-pool", "--json").stdout)["steps"]
     pool = run("doctor", "--identity", batch["identity"]["outputs"]["id"], "--vault", "kv-batch-etl", "--secret",
-               "db-password", "--pool", batch["target"]["outputs"]["id"], "--sandbox", "--json")
+               "db-password", "--pool", batch["batch"]["outputs"]["id"], "--sandbox", "--json")
     assert pool.returncode == 0, pool.stdout + pool.stderr
     assert [link["link"] for link in json.loads(pool.stdout)["links"]][-2:] == ["nodes", "probe"]
     bad = run("doctor", "--identity", identity, "--federation", "gitlab:x", "--sandbox")

@@ -50,7 +50,10 @@ def write_setup(snap_sandbox, snap_state_dir):
         spec = default_spec(name).to_dict()
         spec.update(subscription=snap_sandbox.subscription_ids[0], resource_group="rg-prefect-demo")
         for key, value in spec_changes.items():
-            spec[key] = {**spec[key], **value} if isinstance(value, dict) else value
+            if key == "target" and value.get("kind", "aci") != spec[key].get("kind"):
+                spec[key] = value  # another kind of target: its own table
+            else:
+                spec[key] = {**spec[key], **value} if isinstance(value, dict) else value
         state = State(name=name, spec=spec, serial=3, lineage=f"lineage-{name}", created=FIXED_TIME,
                       updated=FIXED_TIME, ui={"screen": screen, "cloud": "sandbox", "answers": answers or {}})
         if plan is not None:

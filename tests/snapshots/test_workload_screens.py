@@ -47,8 +47,8 @@ def test_federation(snap_compare, snap_app, write_setup):
     github = {"kind": "github", "repository": "contoso/infra", "branch": "main"}
     form = {"cluster": "rg-aks-apps/aks-apps", "namespace": "apps", "service_account": "workload-sa"}
     path = write_setup("snap", screen="federation", target={"kind": "none"},
-                       answers={"target": {"kind": "aks"}, "federation": {"kind": "aks", "entries": [github],
-                                                                           "form": form}})
+                       answers={"target": {"kind": "aks", "screens": ["federation"]},
+                                "federation": {"kind": "aks", "entries": [github], "form": form}})
 
     async def run_before(pilot):
         from screens.federation import FederationScreen

@@ -61,12 +61,12 @@ def test_the_plan_gives_progress_and_drops_steps_no_longer_planned(tmp_path):
     draft = Draft.start("planned", directory=tmp_path)
     assert summaries(tmp_path)[0].progress == "-"
     items = [{"step": s, "title": s.title(), "action": "create"} for s in
-             ("resource_group", "identity", "vault", "operator_access", "secret", "grant", "target")]
+             ("resource_group", "identity", "vault", "secret", "grant", "aci", "probe")]
     draft.record_plan(items)
     line = summaries(tmp_path)[0]
     assert (line.progress, line.screen, line.cloud) == ("0/8", "Sign in", "public")
-    draft.record_plan(items[:-1])  # the target was dropped
-    assert "target" not in draft.statuses() and summaries(tmp_path)[0].progress == "0/7"
+    draft.record_plan(items[:-1])  # the probe was dropped
+    assert "probe" not in draft.statuses() and summaries(tmp_path)[0].progress == "0/7"
     assert [p["step"] for p in draft.planned()] == [i["step"] for i in items[:-1]]
 
 

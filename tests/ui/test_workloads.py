@@ -108,7 +108,7 @@ async def test_an_existing_pool_with_nodes_through_the_confirmed_rescale(make, s
         await next_to(pilot, "ReviewScreen", ready=False)
         await wait_for(pilot, lambda: app.screen.plan is not None, what="the plan")
         actions = {i["step"]: i["action"] for i in app.screen.plan.items}
-        assert (actions["target"], actions["rescale"]) == ("update", "update")
+        assert (actions["batch"], actions["rescale"]) == ("update", "update")
         await apply_and_verify(pilot)
     state = StateStore(state_dir / "batch-etl.json").load()
     assert state.step("rescale").outputs.get("phase") == "done"

@@ -25,7 +25,7 @@ def spec(**parts) -> dict:
 
 def test_aci_names_the_work_pool_identity_field_and_azure_client_id():
     text = next_steps(spec(target={"kind": "aci"}), {"identity": IDENTITY, **VAULT,
-                                                     "target": {"name": "cg-flow", "id": "/x/cg-flow"}})
+                                                     "aci": {"name": "cg-flow", "id": "/x/cg-flow"}})
     assert IDENTITY["id"] in text and "identity field" in text
     assert "AZURE_CLIENT_ID=c1d2-client" in text
     assert "ManagedIdentityCredential(client_id=os.environ[\"AZURE_CLIENT_ID\"])" in text
@@ -34,7 +34,7 @@ def test_aci_names_the_work_pool_identity_field_and_azure_client_id():
 
 def test_batch_gives_the_job_code_snippet_and_warns_about_stale_nodes():
     outputs = {"identity": IDENTITY, **VAULT,
-               "target": {"name": "pool-etl", "account": "contosobatch", "nodes_without_identity": True},
+               "batch": {"name": "pool-etl", "account": "contosobatch", "nodes_without_identity": True},
                "rescale": {"phase": "not_needed"}}
     text = next_steps(spec(target={"kind": "batch", "pool": "pool-etl"}), outputs)
     assert "ManagedIdentityCredential(client_id='c1d2-client')" in text and "pool-etl" in text

@@ -78,3 +78,36 @@ def test_setup_list_names_federation_only_targets():
     spec = {"target": {"kind": "none"}, "federation": [{"kind": "github", "repository": "contoso/app"},
                                                        {"kind": "aks", "cluster": "aks-apps"}]}
     assert describe_target(spec) == "GitHub contoso/app, AKS aks-apps"
+
+
+# -- targets as units: each kind has its own table ----------------------------------------------------------
+
+def test_each_target_kind_has_its_own_table_and_a_saved_aci_spec_has_no_batch_fields():
+    from wizard.spec import dump_spec
+    from wizard.targets.aci import AciTarget
+    from wizard.targets.batch import BatchTarget
+    aci = Spec.from_dict({"name": "s", "target": {"kind": "aci", "container_group": "cg"}})
+    assert isinstance(aci.target, AciTarget)
+    saved = dump_spec(aci)
+    assert "vm_size" not in saved and "dedicated_nodes" not in saved and "node_image" not in saved
+    batch = Spec.from_dict({"name": "s", "target": {"kind": "batch", "account": "a", "pool": "p"}})
+    assert isinstance(batch.target, BatchTarget) and not hasattr(batch.target, "image")
+
+
+def test_a_spec_saved_before_targets_were_units_still_loads():
+    # The old flat table carried every kind's defaults (an ACI spec had vm_size, a Batch one had cpu).
+    old = {"name": "s", "target": {"kind": "aci", "container_group": "cg", "image": "busybox", "cpu": 1.0,
+                                   "memory_gb": 1.5, "vm_size": "STANDARD_D2S_V3", "dedicated_nodes": 1,
+                                   "node_agent_sku": "batch.node.ubuntu 24.04", "account": "", "pool": ""}}
+    spec = Spec.from_dict(old)
+    assert spec.target.container_group == "cg" and "vm_size" not in spec.to_dict()["target"]
+
+
+def test_a_key_of_another_kind_is_refused_with_the_kind_it_belongs_to():
+    with pytest.raises(SpecError) as err:
+        Spec.from_dict({"name": "s", "target": {"kind": "aci", "container_group": "cg", "vm_size": "STANDARD_A1"}})
+    assert 'target.vm_size: not a key of kind = "aci"' in str(err.value)
+    assert 'kind = "batch"' in str(err.value)
+    with pytest.raises(SpecError) as err:
+        Spec.from_dict({"name": "s", "target": {"kind": "kubernetes"}})
+    assert "'kubernetes' is not a target kind; use one of aci, batch, none" in str(err.value)

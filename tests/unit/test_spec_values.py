@@ -124,8 +124,10 @@ def test_wait_limit_is_a_positive_finite_number(value):
 
 
 def test_batch_node_counts_are_zero_or_more():
-    problems = example(**{"target.kind": "batch", "target.account": "contosobatch", "target.pool": "pool-etl",
-                          "target.dedicated_nodes": -1, "target.low_priority_nodes": -2})
+    from wizard.targets.batch import BatchTarget
+    spec = load_spec(ROOT / "examples" / "prefect-aci.toml")
+    spec.target = BatchTarget(account="contosobatch", pool="pool-etl", dedicated_nodes=-1, low_priority_nodes=-2)
+    problems = spec.validate()
     assert ("target.dedicated_nodes: -1 is not a node count; use 0 or more (a new pool needs at least one node to "
             "run the probe, e.g. dedicated_nodes = 1).") in problems
     assert any(p.startswith("target.low_priority_nodes: -2 is not a node count; use 0 or more") for p in problems)

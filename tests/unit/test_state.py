@@ -256,3 +256,19 @@ def test_list_setups_reports_broken_files_instead_of_raising(tmp_path):
     assert (beta.progress, beta.target, beta.broken) == ("0/0", "", None)
     assert "not valid JSON" in broken.broken and broken.progress == ""
     assert list_setups(tmp_path / "nowhere") == []
+
+
+def test_a_format_1_state_is_read_with_its_target_step_named_by_kind(tmp_path):
+    import json
+    path = tmp_path / "old.json"
+    store = StateStore(path)
+    state = store.create("old", {"name": "old", "target": {"kind": "batch", "pool": "p"}})
+    data = state.to_dict()
+    data["version"] = 1
+    data["steps"] = {"identity": {"status": "done"}, "target": {"status": "done", "outputs": {"id": "/x/pool"}}}
+    path.write_text(json.dumps(data))
+    loaded = store.load()
+    assert loaded.version == 2 and "target" not in loaded.steps
+    assert loaded.step("batch").outputs == {"id": "/x/pool"}
+    store.save(loaded)
+    assert json.loads(path.read_text())["version"] == 2

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id, resource_id
 
 # API versions for the generic read (GET {id}?api-version=...) of the types grants usually target.
 API_VERSIONS = {
@@ -34,6 +35,13 @@ class ScopeInfo:
     type: str = ""
     """The ARM resource type, lower-case ("" for a subscription or resource group)."""
     name: str = ""
+    names: tuple[str, ...] = ()
+    """The names along the id, top-level resource first: ("acct", "default", "raw") for a blob container."""
+
+    @property
+    def top_type(self) -> str:
+        """The type of the top-level resource: "microsoft.storage/storageaccounts" for one of its containers."""
+        return "/".join(self.type.split("/")[:2])
 
     @property
     def kind(self) -> str:
@@ -54,31 +62,89 @@ class ScopeInfo:
         return f"{words.get(last, last)} {self.name}"
 
 
+ID_FORM = "/subscriptions/SUB[/resourceGroups/RG[/providers/NAMESPACE/TYPE/NAME[/TYPE/NAME...]]]"
+
+
 def resolve(scope: str, subscription_id: str) -> str:
     """A full scope id: "/subscriptions/..." as given, "resourceGroups/..." under the setup's subscription."""
     scope = scope.strip().rstrip("/")
     if scope.lower().startswith("/subscriptions/"):
         return scope
-    return f"/subscriptions/{subscription_id}/{scope.lstrip('/')}"
+    return f"{resource_id(subscription=subscription_id)}/{scope.lstrip('/')}"
 
 
 def parse(scope_id: str) -> ScopeInfo:
-    parts = scope_id.strip("/").split("/")
-    if len(parts) < 2 or parts[0].lower() != "subscriptions":
-        raise ValueError(f"'{scope_id}' is not an Azure resource id (/subscriptions/...).")
-    sub = parts[1]
-    if len(parts) == 2:
-        return ScopeInfo(scope_id, sub)
-    if parts[2].lower() != "resourcegroups" or len(parts) < 4:
-        raise ValueError(f"'{scope_id}' is not a subscription, resource group or resource id.")
-    rg = parts[3]
-    if len(parts) == 4:
-        return ScopeInfo(scope_id, sub, rg)
-    if len(parts) < 8 or parts[4].lower() != "providers" or len(parts) % 2:
-        raise ValueError(f"'{scope_id}' is not a resource id (.../providers/NAMESPACE/TYPE/NAME[/TYPE/NAME...]).")
-    namespace, rest = parts[5], parts[6:]
-    types = [rest[i] for i in range(0, len(rest), 2)]
-    return ScopeInfo(scope_id, sub, rg, "/".join([namespace, *types]).lower(), rest[-1])
+    """What an ARM id points at; ValueError (saying the expected form) when it is not a well-formed id.
+
+    parse_resource_id never fails: on a malformed id it returns {"name": id}, or the parts it matched before
+    the junk. So the id is first checked by is_valid_resource_id, which rebuilds it from its parts.
+    """
+    rid = "/" + scope_id.strip().strip("/")
+    if not is_valid_resource_id(rid):
+        raise ValueError(f"'{scope_id}' is not an Azure resource id ({ID_FORM}).")
+    parts = parse_resource_id(rid)
+    subscription, group = str(parts["subscription"]), str(parts.get("resource_group", ""))
+    if "namespace" not in parts:
+        return ScopeInfo(rid, subscription, group)
+    children = int(parts.get("last_child_num") or 0)
+    if any(f"child_namespace_{n}" in parts for n in range(1, children + 1)):
+        # An extension resource (.../providers/NS/TYPE/NAME/providers/NS2/...): its type is not the
+        # namespace's, and nothing the wizard grants on is one.
+        raise ValueError(f"'{scope_id}' is an extension resource (a second /providers/ in the id): give the id of "
+                         "the resource itself.")
+    types = [str(parts["type"])] + [str(parts[f"child_type_{n}"]) for n in range(1, children + 1)]
+    names = [str(parts["name"])] + [str(parts[f"child_name_{n}"]) for n in range(1, children + 1)]
+    return ScopeInfo(rid, subscription, group, "/".join([str(parts["namespace"]), *types]).lower(), names[-1],
+                     tuple(names))
+
+
+def parse_as(rid: str, resource_type: str, what: str) -> ScopeInfo:
+    """An id that must point at one type of resource (user input: a clear message, never an IndexError)."""
+    try:
+        info = parse(rid)
+    except ValueError:
+        info = None
+    if info is None or info.type != resource_type.lower():
+        raise ValueError(f"'{rid}' is not {what}.")
+    return info
+
+
+def subscription_of(rid: str) -> str:
+    """The subscription an ARM id is in (ValueError when it is not an id)."""
+    return parse(rid).subscription
+
+
+def name_of(rid: str) -> str:
+    """The name of the resource an id points at, "" when it is not a resource id (a tenant-level role definition
+    id such as /providers/Microsoft.Authorization/roleDefinitions/GUID is none)."""
+    # On an id it cannot match, parse_resource_id gives {"name": id} and no resource_name.
+    return str(parse_resource_id(rid.strip()).get("resource_name", ""))
+
+
+def relative(rid: str) -> str:
+    """The id relative to its subscription ("resourceGroups/..."), as a spec writes a scope; as given when it is
+    not an id."""
+    try:
+        info = parse(rid)
+    except ValueError:
+        return rid
+    prefix = resource_id(subscription=info.subscription)
+    return info.id[len(prefix):].lstrip("/") or info.id
+
+
+def subscription_scope(subscription_id: str) -> str:
+    return resource_id(subscription=subscription_id)
+
+
+def label_of(scope: str) -> str:
+    """A short name of a spec scope ("container raw"), whatever its form; the scope itself when malformed."""
+    if not scope.strip():
+        return scope
+    try:
+        # The subscription only completes a relative scope: the label never shows it.
+        return parse(resolve(scope, "-")).label
+    except ValueError:
+        return scope
 
 
 def read(clients: Any, info: ScopeInfo) -> Any | None:
@@ -89,11 +155,10 @@ def read(clients: Any, info: ScopeInfo) -> Any | None:
             return az.subscriptions.subscriptions.get(info.subscription)
         if info.kind == "resource_group":
             return az.resources.resource_groups.get(info.resource_group)
-        parts = info.id.strip("/").split("/")
         if info.type == "microsoft.keyvault/vaults":
             return az.keyvault.vaults.get(info.resource_group, info.name)
         if info.type == "microsoft.keyvault/vaults/secrets":
-            return az.keyvault.secrets.get(info.resource_group, parts[7], info.name)
+            return az.keyvault.secrets.get(info.resource_group, info.names[0], info.name)
         return az.resources.resources.get_by_id(info.id, api_version=api_version(az, info.type))
     except ResourceNotFoundError:
         return None
@@ -117,5 +182,5 @@ def api_version(clients: Any, resource_type: str) -> str:
 def vault_of(info: ScopeInfo) -> tuple[str, str, str] | None:
     """(subscription, resource group, vault name) when the scope is a vault or one of its secrets."""
     if info.type in ("microsoft.keyvault/vaults", "microsoft.keyvault/vaults/secrets"):
-        return info.subscription, info.resource_group, info.id.strip("/").split("/")[7]
+        return info.subscription, info.resource_group, info.names[0]
     return None

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..state import State
 
 CREATE, UPDATE, ADOPT, NOTHING, RECOVER = "create", "update", "adopt", "nothing", "recover"
+CHECK = "check"
+"""A plan action that changes nothing in the setup: a live probe (its resources are transient)."""
 WRITES = (CREATE, UPDATE, RECOVER)
 # Deterministic role-assignment names: a retry or a resume re-uses the name instead of duplicating the grant.
 ASSIGNMENT_NAMESPACE = uuid.UUID("a4d2b1f0-3c5e-4e9b-8f7a-6d1e2c3b4a59")
@@ -72,6 +74,8 @@ class RunContext:
     """This run's plan so far, by step id: what is about to be created is a fact of the plan, not of a cache."""
     probe: bool = True
     """Run the live probe as part of apply (False: `apply --no-verify`, or the spec turns it off)."""
+    state_lock: Any = field(default_factory=threading.RLock)
+    """The engine's lock over the state: hold it to change a record outside the step being applied."""
 
     def plan_creates(self, step_id: str) -> bool:
         """True when this run's plan creates that step's resource (so there is nothing to read yet)."""
@@ -114,6 +118,14 @@ class Step:
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
     requires: ClassVar[tuple[str, ...]] = ()
+    proves: ClassVar[bool] = False
+    """A live probe: it plans CHECK, runs only when something changed or the last verification did not pass,
+    and its outputs["verdict"] is what verification judges (`apply --no-verify` leaves it out)."""
+
+    def leftovers(self, ctx: RunContext) -> Callable[[], None] | None:
+        """Work an earlier run left to finish (e.g. a probe group whose delete was not awaited): run in the
+        background of the next apply, beside the graph."""
+        return None
 
     def applies(self, spec: "Spec") -> bool:
         return True

@@ -36,7 +36,7 @@ def effective(ctx: RunContext, principal_id: str, role: roles.Role, scope: str) 
         return grants_for(ctx.clients, principal_id, action, scope, data=data, reads=ctx.read)
     return [Grant(ra.id, ra.name, role.name, role.guid, ra.scope, getattr(ra, "created_on", None))
             for ra in assignments_covering(ctx.clients, principal_id, scope, ctx.read)
-            if ra.role_definition_id.rsplit("/", 1)[-1].lower() == role.guid.lower()]
+            if scopes.name_of(ra.role_definition_id).lower() == role.guid.lower()]
 
 
 class ExtraGrantsStep(Step):
@@ -83,7 +83,8 @@ class ExtraGrantsStep(Step):
             seen["existing"] = effective(ctx, identity.principal_id, role, info.id)
         if not seen.get("existing"):
             can = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE,
-                             info.id if resource != "created by this setup" else f"/subscriptions/{info.subscription}",
+                             info.id if resource != "created by this setup" else scopes.subscription_scope(
+                                 info.subscription),
                              data=False, reads=ctx.read)
             if not can:
                 seen["problems"].append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..targets import target_kind
 from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_is_none
 
 
@@ -18,8 +19,7 @@ class ResourceGroupStep(Step):
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         groups = {ctx.spec.resource_group, ctx.spec.identity_group, ctx.spec.vault_group}
-        if ctx.spec.target.kind == "aci":
-            groups.add(ctx.spec.target_group)
+        groups.update(target_kind(ctx.spec.target.kind).groups(ctx.spec))
         return {"groups": {name: read_group(ctx, name) for name in sorted(g for g in groups if g)}}
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.core.tools import resource_id
 
-from azure.mgmt.core.tools import parse_resource_id, resource_id
-
-from ..azure.names import suggest_vault_names
+from ..azure.vault_names import VaultNameStatus, vault_name_status
 from .base import ADOPT, CREATE, NOTHING, RECOVER, PlanItem, RunContext, Step, not_found_is_none
 from .lro import run_lro
 
@@ -45,56 +44,41 @@ def vault_outputs(vault: Any) -> dict[str, Any]:
             "purge_protection": bool(vault.properties.enable_purge_protection)}
 
 
-def _find_deleted(ctx: RunContext, name: str) -> Any:
-    vaults = ctx.clients.keyvault.vaults
-    deleted = not_found_is_none(lambda: vaults.get_deleted(name, ctx.spec.location))
-    if deleted is None:  # deleted in another location
-        deleted = next((d for d in vaults.list_deleted() if d.name.lower() == name.lower()), None)
-    return deleted
-
-
 class VaultStep(Step):
     id = "vault"
     title = "Key Vault"
     requires = ("resource_group",)
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        group_missing = ctx.group_created(ctx.spec.vault_group)
-        vault = None if group_missing else read_vault(ctx)
-        observed: dict[str, Any] = {"vault": vault, "available": True, "deleted": None, "elsewhere": None}
-        if vault is None:
-            result = ctx.clients.keyvault.vaults.check_name_availability(
-                {"name": ctx.spec.vault.name, "type": "Microsoft.KeyVault/vaults"})
-            observed["available"] = bool(result.name_available)
-            observed["availability_message"] = result.message or ""
-            if not result.name_available and (result.reason or "") != "AccountNameInvalid":
-                observed["deleted"] = _find_deleted(ctx, ctx.spec.vault.name)
-                if observed["deleted"] is None:
-                    observed["elsewhere"] = next((v for v in ctx.clients.keyvault.vaults.list_by_subscription()
-                                                  if v.name.lower() == ctx.spec.vault.name.lower()), None)
-        return observed
+        spec = ctx.spec
+        # A group this run creates holds no vault yet; otherwise the vault is read through the run's cache,
+        # which the grant and secret steps read too.
+        group = "" if ctx.group_created(spec.vault_group) else spec.vault_group
+        status = vault_name_status(ctx.clients, ctx.subscription_id, group, spec.vault.name, spec.location,
+                                   read_here=lambda: read_vault(ctx))
+        return {"status": status}
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name
-        vault = observed["vault"]
-        if vault is not None:
-            return self._plan_existing(ctx, vault)
-        if observed["available"]:
+        status: VaultNameStatus = observed["status"]
+        if status.kind == "exists_here":
+            return self._plan_existing(ctx, status.vault)
+        if status.kind == "available":
             model = "Azure RBAC (per-secret least privilege)" if spec.access_model == "rbac" else "access policies"
             return self.item(CREATE, f"Create vault {name} in {ctx.spec.vault_group} using {model}.",
                              details=["Soft delete is always on (90 days); purge protection is "
                                       + ("on." if spec.purge_protection else "off.")],
                              data={"model": spec.access_model})
-        deleted = observed["deleted"]
-        if deleted is not None:
-            return self._plan_soft_deleted(ctx, deleted)
-        elsewhere = observed["elsewhere"]
-        if elsewhere is not None:
-            group = parse_resource_id(elsewhere.id)["resource_group"]
+        if status.kind == "soft_deleted":
+            return self._plan_soft_deleted(ctx, status)
+        if status.kind == "elsewhere_in_subscription":
+            group = status.vault_group
             return self.item(CREATE, "", problems=[
                 f"vault.name: {name} already exists in resource group {group} of this subscription. To use it, set "
                 f"vault.resource_group = \"{group}\"; otherwise choose another name."])
-        suggestions = ", ".join(suggest_vault_names(name))
+        if status.kind == "invalid":
+            return self.item(CREATE, "", problems=[f"vault.name: {status.message}"])
+        suggestions = ", ".join(status.suggestions)
         return self.item(CREATE, "", problems=[
             f"vault.name: VaultAlreadyExists: vault names are global across Azure and {name} is taken by someone "
             f"else. Choose another name, for example: {suggestions}."])
@@ -116,18 +100,17 @@ class VaultStep(Step):
                          details=details, problems=problems,
                          data={"vault": vault, "provisioning": state, "model": model})
 
-    def _plan_soft_deleted(self, ctx: RunContext, deleted: Any) -> PlanItem:
+    def _plan_soft_deleted(self, ctx: RunContext, deleted: VaultNameStatus) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name
-        props = deleted.properties
-        when = f"deleted on {props.deletion_date:%Y-%m-%d}, kept until {props.scheduled_purge_date:%Y-%m-%d}"
-        data = {"deleted_location": props.location}
+        when = f"deleted on {deleted.deleted_on:%Y-%m-%d}, kept until {deleted.purge_after:%Y-%m-%d}"
+        data = {"deleted_location": deleted.deleted_location}
         if spec.if_soft_deleted == "recover":
             return self.item(RECOVER, f"{name} was {when}; it will be recovered with its secrets.", data=data)
         if spec.if_soft_deleted == "purge":
-            if props.purge_protection_enabled:
+            if deleted.purge_protection:
                 return self.item(CREATE, "", problems=[
                     f"vault.if_soft_deleted: {name} is purge-protected, so it cannot be purged before "
-                    f"{props.scheduled_purge_date:%Y-%m-%d}. Recover it (if_soft_deleted = \"recover\") or choose "
+                    f"{deleted.purge_after:%Y-%m-%d}. Recover it (if_soft_deleted = \"recover\") or choose "
                     "another name."])
             if not spec.confirm_purge:
                 return self.item(CREATE, "", problems=[

@@ -28,7 +28,9 @@ def build_spec(**overrides) -> Spec:
         "verify": {"wait_limit_s": 30.0},
     }
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
+        if key == "target" and value.get("kind", "aci") != "aci":
+            data[key] = value  # another kind of target: its own table
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         else:
             data[key] = value

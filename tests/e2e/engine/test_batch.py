@@ -44,13 +44,13 @@ def test_new_pool_is_created_with_the_identity_and_the_probe_task_passes(harness
     engine = harness.engine(spec)
     plan = engine.plan()
     assert not plan.problems, plan.problems
-    assert plan.item("target").action == "create" and plan.item("rescale").action == "nothing"
+    assert plan.item("batch").action == "create" and plan.item("rescale").action == "nothing"
     state = engine.apply(plan)
     report = verify_setup(engine)
     assert report.passed, report.to_dict()
     assert [link.name for link in report.links] == ["identity", "attached", "grant", "secret", "nodes", "probe"]
     assert report.verdict["ok"] and report.verdict["version"] == state.step("secret").outputs["version"]
-    assert state.step("target").outputs["created"] is True
+    assert state.step("batch").outputs["created"] is True
     nodes = pool_nodes(sandbox, pool_id(sandbox, "pool-secure"))
     assert len(nodes) == 1 and nodes[0]["identities"] == [state.step("identity").outputs["id"]]
     # The probe's job is gone afterwards, and the secret value went nowhere.
@@ -68,8 +68,8 @@ def test_new_pool_is_created_with_the_identity_and_the_probe_task_passes(harness
 def test_existing_pool_with_nodes_needs_a_confirmed_rescale_then_restores_its_counts(harness, sandbox):
     engine = harness.engine(batch_spec())
     plan = engine.plan()
-    assert plan.item("target").action == "update"
-    assert any("will NOT get the identity" in d for d in plan.item("target").details)
+    assert plan.item("batch").action == "update"
+    assert any("will NOT get the identity" in d for d in plan.item("batch").details)
     rescale = plan.item("rescale")
     assert rescale.action == "nothing" and "rescale_for_identity = true" in rescale.reason
     assert any("Downtime" in d for d in rescale.details)
@@ -85,7 +85,7 @@ def test_existing_pool_with_nodes_needs_a_confirmed_rescale_then_restores_its_co
     mark = len(sandbox.calls)
     engine = harness.engine(confirmed)
     plan = engine.plan()
-    assert plan.item("target").action == "nothing" and plan.item("rescale").action == "update"
+    assert plan.item("batch").action == "nothing" and plan.item("rescale").action == "update"
     assert "back to 2 dedicated / 0 low-priority" in plan.item("rescale").reason
     state = engine.apply(plan)
     assert len(pool_patches(sandbox, mark)) == 2  # to 0, then back: the identity was not sent again

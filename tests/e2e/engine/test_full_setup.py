@@ -50,7 +50,7 @@ def test_full_aci_setup_from_empty_group_to_passing_probe(harness, sandbox, tmp_
         assert not plan.problems, plan.problems
         assert [(i.step, i.action) for i in plan.items] == [
             ("resource_group", "create"), ("identity", "create"), ("vault", "create"),
-            ("secret", "create"), ("grant", "create"), ("target", "create"), ("probe", "check")]
+            ("secret", "create"), ("grant", "create"), ("aci", "create"), ("probe", "check")]
         state = engine.apply(plan)
         report = verify_setup(engine)
     assert report.passed, report.to_dict()

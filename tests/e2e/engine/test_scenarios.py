@@ -90,7 +90,7 @@ def test_new_access_policy_vault_applies_with_no_operator_grant_and_no_wait(harn
     engine = harness.engine(spec)
     plan = engine.plan()
     assert not plan.problems, plan.problems
-    assert [i.step for i in plan.items] == ["resource_group", "identity", "vault", "secret", "grant", "target"]
+    assert [i.step for i in plan.items] == ["resource_group", "identity", "vault", "secret", "grant", "aci"]
     text = " ".join(f"{i.title} {i.reason} {' '.join(i.details)}" for i in plan.items)
     assert "Secrets Officer" not in text and "RBAC vault" not in text
     assert "access policies" in plan.item("vault").reason and "Azure Resource Manager" in plan.item("secret").reason
@@ -121,8 +121,8 @@ def test_existing_container_group_gains_the_identity_and_keeps_its_properties(ha
                                                                  "existing": True})
     engine = harness.engine(spec)
     plan = engine.plan()
-    assert plan.item("target").action == "update"
-    assert any("restart" in d for d in plan.item("target").details)
+    assert plan.item("aci").action == "update"
+    assert any("restart" in d for d in plan.item("aci").details)
     engine.apply(plan)
     assert verify_setup(engine).passed
     after = az.aci.container_groups.get("rg-prefect-demo", "cg-prefect-worker")

@@ -15,8 +15,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
 from ..waits import WaitExpired, wait_for
-from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from .identity import read_identity
+from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
+from ..steps.identity import read_identity
 
 RESIZE_LIMIT_S = 1800.0
 """Azure resizes take minutes (and resizeTimeout defaults to 15 minutes); give up after 30."""
@@ -102,13 +102,13 @@ def patch_pool(ctx: RunContext, change: Any) -> Any:
             return ctx.clients.batch.pool.update(ctx.spec.target_group, t.account, t.pool, wanted, etag=etag,
                                                  match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError:
-            ctx.say("target", f"Pool {t.pool} changed meanwhile; reading it again")
+            ctx.say("batch", f"Pool {t.pool} changed meanwhile; reading it again")
     raise StepError("PoolKeepsChanging", f"Pool {t.pool} changed under every update attempt.",
                     "Something else is updating the pool; let it finish, then resume.")
 
 
 class BatchStep(Step):
-    id = "target"
+    id = "batch"
     title = "Batch pool"
     requires = ("identity", "grant")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .base import NOTHING, UPDATE, PlanItem, RunContext, Step
-from .batch import has_identity, node_counts, patch_pool, read_pool, wait_steady
-from .identity import read_identity
+from ..steps.base import NOTHING, UPDATE, PlanItem, RunContext, Step
+from .batch_steps import has_identity, node_counts, patch_pool, read_pool, wait_steady
+from ..steps.identity import read_identity
 
 OPERATION = "batch_rescale"
 DRAIN = "TaskCompletion"
@@ -25,7 +25,7 @@ DRAIN = "TaskCompletion"
 def stale_nodes_recorded(state: Any, *, include_verify: bool = True) -> bool:
     """The state knows the pool's current nodes booted before the identity was added (and no rescale since):
     recorded when the identity was attached, or found by the last verify's probe."""
-    target, rescale, verify = state.step("target"), state.step("rescale"), state.step("verify")
+    target, rescale, verify = state.step("batch"), state.step("rescale"), state.step("verify")
     if target.outputs.get("nodes_without_identity") and not (
             rescale.outputs.get("phase") == "done" and rescale.updated >= target.updated):
         return True
@@ -64,7 +64,7 @@ def _fixed(pool: Any) -> tuple[int, int] | None:
 class RescaleStep(Step):
     id = "rescale"
     title = "Nodes with the identity (scale to 0 and back)"
-    requires = ("target",)
+    requires = ("batch",)
 
     def applies(self, spec) -> bool:
         return spec.target.kind == "batch"

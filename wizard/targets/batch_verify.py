@@ -8,11 +8,16 @@ the state recorded when mi-wizard added the identity.
 
 from __future__ import annotations
 
+import shlex
+import threading
+import time
+import uuid
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from .verify import Checker, Link
+from ..progress import Cancelled
+from ..verify import Checker, Link
 
 RESCALE_FIX = ("Scale the pool to 0 and back so new nodes boot with the identity: set target.rescale_for_identity "
                "= true and run apply again (the pool has no nodes for a few minutes), or resize it yourself when idle.")
@@ -47,7 +52,7 @@ def check_pool(checker: Checker, identity: Any) -> Any:
 
 def check_nodes_and_probe(checker: Checker, identity: Any, pool: Any, vault: Any, grant_ok: bool, *,
                           probe: bool) -> None:
-    from .live_probe import run_batch_probe, verdict_link
+    from ..live_probe import verdict_link
     name = pool.name
     nodes = (pool.properties.current_dedicated_nodes or 0) + (pool.properties.current_low_priority_nodes or 0)
     if nodes == 0:
@@ -85,3 +90,52 @@ def check_nodes_and_probe(checker: Checker, identity: Any, pool: Any, vault: Any
     else:
         checker.add(Link("nodes", True, f"A task on pool {name} got a token for {identity.name} from its node."))
     checker.add(verdict_link(verdict, grant_ok, identity))
+
+
+PROBE_TIMEOUT_S = 600.0
+
+
+def batch_probe_command(vault_uri: str, secret_name: str, client_id: str) -> str:
+    """A Batch command line (one string, not run under a shell) that runs the probe through /bin/sh."""
+    from .. import probe
+    return shlex.join(["/bin/sh", "-c", shlex.join(probe.probe_command(vault_uri, secret_name, client_id))])
+
+
+def run_batch_probe(clients: Any, account_endpoint: str, pool_name: str, identity: Any, vault_uri: str,
+                    secret_name: str, *, cancel: threading.Event) -> dict[str, Any]:
+    """A one-task job on the pool: the task runs the probe on a node, with the node's identities.
+
+    The job is always deleted afterwards (its task's output with it)."""
+    from azure.batch import models as bm
+
+    from .. import probe
+    batch = clients.batch_data(account_endpoint)
+    job_id = f"mi-wizard-probe-{uuid.uuid4().hex[:12]}"
+    batch.create_job(bm.BatchJobCreateOptions(id=job_id, pool_info=bm.BatchPoolInfo(pool_id=pool_name),
+                                              all_tasks_complete_mode="terminatejob"))
+    try:
+        batch.create_task(job_id, bm.BatchTaskCreateOptions(
+            id="probe", command_line=batch_probe_command(vault_uri, secret_name, identity.client_id),
+            environment_settings=[bm.EnvironmentSetting(name="AZURE_CLIENT_ID", value=identity.client_id)],
+            constraints=bm.BatchTaskConstraints(max_task_retry_count=0)))
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        pause = 0.25
+        while True:
+            task = batch.get_task(job_id, "probe")
+            if task.state == "completed":
+                break
+            if time.monotonic() > deadline:
+                return {"ok": False, "stage": "task", "code": "ProbeTimeout",
+                        "message": f"the probe task did not finish in time (state {task.state}: no free node?)"}
+            if cancel.wait(pause):
+                raise Cancelled("stopped while the probe task ran")
+            pause = min(pause * 1.5, 5.0)
+        output = b"".join(batch.download_task_file(job_id, "probe", "stdout.txt")).decode("utf-8", "replace")
+        verdict = probe.parse_verdict(output)
+        return verdict or {"ok": False, "stage": "task", "code": "NoVerdict",
+                           "message": "the probe printed no verdict (is python3 on the pool's image?)"}
+    finally:
+        try:
+            batch.begin_delete_job(job_id)
+        except Exception:  # noqa: BLE001 - never leave the run on a cleanup error
+            pass

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from .identity import read_identity
-from .lro import run_lro
-
-CLIENT_ID_ENV = "AZURE_CLIENT_ID"
-
+from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
+from ..steps.identity import read_identity
+from .aci import CLIENT_ID_ENV, attached_ids, client_id_env
+from ..steps.lro import run_lro
 
 def read_group(ctx: RunContext) -> Any:
     spec = ctx.spec
     return ctx.read(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}", lambda: not_found_is_none(
         lambda: ctx.clients.aci.container_groups.get(spec.target_group, spec.target.container_group)))
-
-
-def attached_ids(group: Any) -> dict[str, Any]:
-    identity = getattr(group, "identity", None)
-    return {k.lower(): v for k, v in ((identity.user_assigned_identities or {}) if identity else {}).items()}
 
 
 def terminated(group: Any) -> bool:
@@ -33,20 +26,13 @@ def terminated(group: Any) -> bool:
     return group.restart_policy == "Never" and state in ("Succeeded", "Failed", "Stopped", "Terminated")
 
 
-def client_id_env(container: Any) -> str | None:
-    for var in container.environment_variables or []:
-        if var.name == CLIENT_ID_ENV:
-            return var.value
-    return None
-
-
 class AciStep(Step):
-    id = "target"
+    id = "aci"
     title = "Container group (ACI)"
     requires = ("identity", "grant")
 
-    def applies(self, spec) -> bool:
-        return spec.target.kind == "aci"
+    def applies(self, spec: Any) -> bool:
+        return bool(spec.target.kind == "aci")
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         if ctx.group_created(ctx.spec.target_group):
