@@ -12,7 +12,10 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+
+if TYPE_CHECKING:
+    from .session import Session
 
 T = TypeVar("T")
 
@@ -242,7 +245,7 @@ class SignInFailed(Exception):
     """Signing in did not work: the message says why and what to do."""
 
 
-def sign_in(cloud: str, kind: str, *, prompt: Callable[[str, str, Any], None] | None = None) -> Any:
+def sign_in(cloud: str, kind: str, *, prompt: Callable[[str, str, Any], None] | None = None) -> Session:
     """A Session on `cloud` with the chosen credential, proven by reading who is signed in.
 
     `prompt(verification_uri, user_code, expires_on)` shows the device code (called from this thread).

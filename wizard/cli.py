@@ -13,15 +13,18 @@ Exit codes:
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 OK, BAD_INPUT, PLAN_PROBLEMS, STEP_FAILED, VERIFY_FAILED, STOPPED, NO_SIGN_IN = 0, 2, 3, 4, 5, 6, 7
 CHANGES_PENDING = 2
 """`plan --detailed-exitcode` only, as Terraform's: 0 nothing to change, 2 changes pending."""
+_UI_FLAGS = {"--sandbox", "--sandbox-reset"}
+"""The top-level options: with only these (or none), the command is the wizard's UI."""
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +37,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
     parser = argparse.ArgumentParser(
         prog="mi-wizard", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Give an Azure workload a least-privilege managed identity that reads a Key Vault secret, "
@@ -88,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         from .sandbox.serve import main as serve_main
         return serve_main(argv[1:])
+    if set(argv) <= _UI_FLAGS:
+        # The wizard itself (`mi-wizard`, `mi-wizard --sandbox`): straight to the first screen, without building
+        # the parser of every subcommand. Anything else (--help, an abbreviation, a typo) goes through argparse.
+        from .launch import run_ui
+        return run_ui(sandbox="--sandbox" in argv, sandbox_reset="--sandbox-reset" in argv)
     args = build_parser().parse_args(argv)
     if args.command is None:
         from .launch import run_ui
@@ -102,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def emit(args: Any, human: str, data: Any) -> None:
     if getattr(args, "json", False):
+        import json
         print(json.dumps(data, indent=2, default=str))
     elif human:
         print(human)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .azure import scopes
 from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE, FederationSpec
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .verify import Target
 
 FEDERATION_HELP = ("aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT, or github:ORG/REPO:branch:NAME | environment:NAME | "
                    "tag:NAME | pull_request")
@@ -41,7 +46,9 @@ def parse_federation(text: str) -> dict[str, Any]:
         if entity == "pull_request":
             fed = FederationSpec(kind="github", repository=repo, pull_request=True)
         elif entity in ("branch", "environment", "tag") and value:
-            fed = FederationSpec(kind="github", repository=repo, **{entity: value})
+            fed = FederationSpec(kind="github", repository=repo, branch=value if entity == "branch" else "",
+                                 environment=value if entity == "environment" else "",
+                                 tag=value if entity == "tag" else "")
         else:
             raise DoctorArgError(f"--federation {text!r}: after the repository, give branch:NAME, environment:NAME, "
                                  "tag:NAME or pull_request.")
@@ -66,7 +73,7 @@ def parse_grant(text: str) -> dict[str, Any]:
     return {"role": role.strip(), "scope": scope.strip().rstrip("/"), "note": ""}
 
 
-def doctor_target(args: Any) -> Any:
+def doctor_target(args: argparse.Namespace) -> Target:
     """The Target for `mi-wizard doctor` options; raises DoctorArgError with what to fix."""
     from .verify import Target
     if not _is_id_of(args.identity, IDENTITY_TYPE):

@@ -12,10 +12,16 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .progress import ProgressSink
+    from .secrets import SecretSource
+    from .session import Session
 
 SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
            "federation", "grants", "review", "apply", "result")
@@ -211,7 +217,7 @@ class Draft:
         return path
 
     # -- running --------------------------------------------------------------------------------------------
-    def secret_source(self, typed: Callable[[], str] | None) -> Any:
+    def secret_source(self, typed: Callable[[], str] | None) -> SecretSource | None:
         """Where the engine reads the secret: the file named on the secret screen, or what was typed (kept in
         memory by the caller); None when the value must be asked for again."""
         from .secrets import SecretSource, in_memory
@@ -220,8 +226,8 @@ class Draft:
             return SecretSource("file", str(answers["file"]))
         return in_memory(typed) if typed is not None else None
 
-    def build_engine(self, session: Any, *, sink: Callable[[Any], None], cancel: threading.Event,
-                     secret_source: Any) -> Any:
+    def build_engine(self, session: Session, *, sink: ProgressSink, cancel: threading.Event,
+                     secret_source: SecretSource | None) -> Engine:
         """The engine for this setup, sharing this draft's store (its lock is re-entrant for us)."""
         from .engine import Engine
         spec = self.spec

@@ -87,9 +87,10 @@ class Plan:
         return {"items": [i.to_dict() for i in self.items], "problems": self.problems, "writes": self.writes}
 
 
-def run_graph(steps: list[Step], work: Callable[[Step], None], *, workers: int = 3) -> None:
+def run_graph(steps: list[Step], work: Callable[[Step], None], *, spec: Spec, workers: int = 3) -> None:
     """Run `work(step)` for every step once all its (applicable) requirements have run; stop at the first error."""
     ids = {s.id for s in steps}
+    needs = {s.id: s.requires_for(spec) for s in steps}
     done: set[str] = set()
     started: set[str] = set()
     first_error: BaseException | None = None
@@ -98,7 +99,7 @@ def run_graph(steps: list[Step], work: Callable[[Step], None], *, workers: int =
         while True:
             if first_error is None:
                 for step in steps:
-                    if step.id not in started and all(r in done or r not in ids for r in step.requires):
+                    if step.id not in started and all(r in done or r not in ids for r in needs[step.id]):
                         started.add(step.id)
                         running[pool.submit(work, step)] = step
             if not running:
@@ -128,6 +129,8 @@ class Engine:
         self._state_lock = threading.RLock()
         self.state: State | None = None
         self.ctx: RunContext | None = None
+        self.reads_fresh = False
+        """Set by an apply that wrote nothing; the verification right after it reads nothing again."""
 
     # ---- state ---------------------------------------------------------------------------------------
     def open_state(self) -> State:
@@ -176,7 +179,7 @@ class Engine:
 
         self.ctx.planned.clear()
         try:
-            run_graph(self.steps, plan_step, workers=self.workers)
+            run_graph(self.steps, plan_step, spec=self.spec, workers=self.workers)
         except Exception as exc:  # noqa: BLE001 - any Azure error while reading is a plan problem
             info = explain(exc)
             return Plan(items=[items[s.id] for s in self.steps if s.id in items],
@@ -213,11 +216,14 @@ class Engine:
             chores = [c for c in (s.leftovers(self.ctx) for s in self.steps) if c is not None]
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="leftovers") as background:
                 finishing = [background.submit(chore) for chore in chores]
-                run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), workers=self.workers)
+                run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), spec=self.spec,
+                          workers=self.workers)
                 for future in finishing:
                     future.result()
             self.state.add_log("apply finished")
             self.save()
+            # Nothing was written: what the plan read a moment ago is what Azure has, for the verification next.
+            self.reads_fresh = not plan.writes
             return self.state
 
     def _apply_step(self, step: Step, item: PlanItem) -> None:
@@ -269,9 +275,10 @@ def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
         changed = any(state.step(s.id).action in ("create", "update", "recover") and state.step(s.id).status == "done"
                       and state.step(s.id).updated >= started for s in engine.steps)
         probe = engine.spec.verify.probe and (changed or state.step("verify").status != "done")
+    unchanged, engine.reads_fresh = engine.reads_fresh, False  # good for the verification right after apply only
     checker = Checker(engine.clients, target_from_state(state), sink=engine.sink, cancel=engine.cancel,
                       probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s,
-                      reads=engine.ctx.read if engine.ctx is not None else None)
+                      reads=engine.ctx.read if engine.ctx is not None else None, reuse=unchanged)
     report = checker.run(probe=probe, verdict=verdict)
     if probe or verdict is not None or state.step("verify").status != "done":
         with engine.store.lock():  # another mi-wizard may be resuming this setup meanwhile

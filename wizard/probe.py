@@ -68,15 +68,19 @@ if __name__ == "__main__":
 # -- end of the probe script --------------------
 _MARKER = "# -- end of the probe script " + "-" * 20
 # What follows runs in mi-wizard, not in the target: how to build the probe's command and read its verdict.
+# It is typed; the script above is not (annotations would grow it past what a command line carries): the
+# module's mypy override in pyproject.toml lets its functions be untyped, and no more.
+from typing import Any  # noqa: E402 - after the script, which must stay small
 
 
-def probe_source():
+def probe_source() -> str:
     """The exact script text a container runs: this file up to the marker (the helpers below stay home)."""
     with open(__file__, encoding="utf-8") as f:
         return f.read().split(_MARKER, 1)[0]
 
 
-def probe_command(vault_url, secret_name, client_id=None, python="python3", wait_s=0.0):
+def probe_command(vault_url: str, secret_name: str, client_id: str | None = None, python: str = "python3",
+                  wait_s: float = 0.0) -> list[str]:
     """A container command running the probe inline (the image needs python3).
 
     wait_s: a grant is known to exist, so a refusal means "not yet" (propagation): keep trying that long inside
@@ -90,7 +94,7 @@ def probe_command(vault_url, secret_name, client_id=None, python="python3", wait
     return [python, "-c", probe_source()] + args
 
 
-def parse_verdict(log_text):
+def parse_verdict(log_text: str | None) -> dict[str, Any] | None:
     """The last verdict line in a container's log, or None."""
     for line in reversed((log_text or "").splitlines()):
         try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypeVar
+
+_E = TypeVar("_E")
 
 
 class Cancelled(Exception):
@@ -95,6 +97,6 @@ class RecordingSink:
         if self._forward:
             self._forward(event)
 
-    def of(self, kind: type) -> list[Any]:
+    def of(self, kind: type[_E]) -> list[_E]:
         with self._lock:
             return [e for e in self.events if isinstance(e, kind)]

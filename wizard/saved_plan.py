@@ -13,7 +13,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .state import State
 
 PLAN_KIND = "mi-wizard-plan"
 PLAN_VERSION = 1
@@ -101,7 +104,8 @@ def plan_changes(promised: list[dict[str, Any]], fresh: list[dict[str, Any]]) ->
     for step in list(before) + [s for s in after if s not in before]:
         old, new = before.get(step), after.get(step)
         if old is None:
-            changes.append(f"{new['title']}: newly planned: {new['action']} ({new['reason']})")
+            added = after[step]  # in one plan at least
+            changes.append(f"{added['title']}: newly planned: {added['action']} ({added['reason']})")
         elif new is None:
             changes.append(f"{old['title']}: no longer planned (was {old['action']})")
         elif any(old.get(k) != new.get(k) for k in COMPARED):
@@ -110,7 +114,7 @@ def plan_changes(promised: list[dict[str, Any]], fresh: list[dict[str, Any]]) ->
     return changes
 
 
-def check_current(saved: SavedPlan, state: Any, fresh_items: list[dict[str, Any]]) -> None:
+def check_current(saved: SavedPlan, state: State | None, fresh_items: list[dict[str, Any]]) -> None:
     """Refuse (StalePlan) a saved plan whose state moved on, or whose decisions Azure no longer supports."""
     changes = []
     if saved.lineage is None and state is not None and state.serial > 0:

@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .azure.profiles import CloudProfile, load_descriptor, profile_for, sandbox_profile
+
+if TYPE_CHECKING:  # imported when first used: the UI's first screen never waits for the SDK
+    from azure.core.credentials import TokenCredential
+
+    from .azure.clients import AzureClients
+    from .azure.principal import SignedInPrincipal
+    from .sandbox import Sandbox
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -19,23 +26,23 @@ class SessionError(Exception):
 @dataclass
 class Session:
     profile: CloudProfile
-    credential: Any
-    sandbox: Any = None
-    _operator: Any = field(default=None, repr=False)
-    _clients: Any = field(default=None, repr=False)
+    credential: TokenCredential
+    sandbox: Sandbox | None = None
+    _operator: SignedInPrincipal | None = field(default=None, repr=False)
+    _clients: AzureClients | None = field(default=None, repr=False)
 
     @property
-    def clients(self):
+    def clients(self) -> AzureClients:
         if self._clients is None:
             from .azure.clients import AzureClients
             self._clients = AzureClients(self.profile, self.credential)
         return self._clients
 
-    def for_subscription(self, subscription_id: str):
+    def for_subscription(self, subscription_id: str) -> AzureClients:
         return self.clients.for_subscription(subscription_id)
 
     @property
-    def operator(self):
+    def operator(self) -> SignedInPrincipal:
         if self._operator is None:
             from .azure.principal import signed_in_principal
             self._operator = signed_in_principal(self.credential, self.profile.arm_scope)
@@ -48,7 +55,8 @@ class Session:
         subs = list(self.clients.subscriptions.subscriptions.list())
         for sub in subs:
             if sub.display_name.lower() == (text or "").lower():
-                return sub.subscription_id
+                found: str = sub.subscription_id
+                return found
         names = ", ".join(f"{s.display_name} ({s.subscription_id})" for s in subs) or "none"
         raise SessionError(f"No subscription named {text!r} is visible to you. Visible: {names}.")
 

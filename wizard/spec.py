@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .targets import TargetSpec, kinds, target_kind
 from .targets.aci import AciTarget
@@ -18,10 +19,15 @@ from .targets.aci import AciTarget
 from .spec_workloads import (FEDERATION_KINDS, GITHUB_ISSUER, MAX_FEDERATED_CREDENTIALS,  # noqa: F401
                              TOKEN_EXCHANGE_AUDIENCE, ExtraGrantSpec, FederationSpec)
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover
+else:  # pragma: no cover
     import tomli as tomllib
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="DataclassInstance")
 
 ACCESS_MODELS = ("rbac", "access_policy")
 GRANT_SCOPES = ("secret", "vault")
@@ -172,7 +178,7 @@ class Spec:
         return problems
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+def _build(cls: type[_D], data: dict[str, Any], where: str) -> _D:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a table, found {type(data).__name__}.")
     known = {f.name: f for f in fields(cls)}
@@ -193,7 +199,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             if not isinstance(value, list):
                 raise SpecError(f"{label}: expected a list of tables ([[{key}]] blocks).")
             values[key] = [_build(item, entry, f"{label}[{n}]") for n, entry in enumerate(value)]
-        elif is_dataclass(default):
+        elif is_dataclass(default) and not isinstance(default, type):  # a table (an instance, as in cls())
             values[key] = _build(type(default), value, label)
         elif isinstance(default, bool):
             if not isinstance(value, bool):

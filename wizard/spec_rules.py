@@ -10,6 +10,7 @@ from .azure import names
 
 if TYPE_CHECKING:
     from .spec import Spec
+    from .spec_workloads import FederationSpec
 
 # Kubernetes: namespaces are DNS-1123 labels, service accounts DNS-1123 subdomains.
 _K8S_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -51,8 +52,8 @@ def federation_problems(spec: "Spec") -> list[str]:
     return problems
 
 
-def _aks_problems(fed, label: str) -> list[str]:
-    problems = []
+def _aks_problems(fed: FederationSpec, label: str) -> list[str]:
+    problems: list[str] = []
     if not fed.cluster and not fed.issuer:
         problems.append(f"{label}: name the AKS cluster (cluster = \"...\", read through ARM) or type its OIDC "
                         "issuer URL (issuer = \"https://...\"; `az aks show --query oidcIssuerProfile.issuerUrl`).")
@@ -68,8 +69,8 @@ def _aks_problems(fed, label: str) -> list[str]:
     return problems
 
 
-def _github_problems(fed, label: str) -> list[str]:
-    problems = []
+def _github_problems(fed: FederationSpec, label: str) -> list[str]:
+    problems: list[str] = []
     if not _GITHUB_REPO.match(fed.repository or ""):
         problems.append(f"{label}.repository: '{fed.repository}' is not ORGANISATION/REPOSITORY (e.g. "
                         "\"contoso/infra\").")

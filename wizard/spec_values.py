@@ -90,7 +90,10 @@ def group_problems(spec: "Spec") -> list[str]:
 # -- the container group --------------------------------------------------------------------------------------
 
 def aci_problems(spec: "Spec") -> list[str]:
+    """The ACI target's values (its kind's problems() calls this for a spec whose target is ACI)."""
+    from .targets.aci import AciTarget
     target, problems = spec.target, []
+    assert isinstance(target, AciTarget)
     for label, value, limit, what, unit, example in (
             ("target.cpu", target.cpu, ACI_MAX_CPU, "CPU count", "CPUs", "1 or 0.5"),
             ("target.memory_gb", target.memory_gb, ACI_MAX_MEMORY_GB, "memory size", "GB", "1.5 or 4")):

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 import uuid
@@ -475,7 +476,8 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-try:
+# A platform check rather than try/except ImportError, so that type checkers see which module each branch has.
+if sys.platform != "win32":
     import fcntl
 
     def _try_lock(fd: int) -> bool:
@@ -488,7 +490,7 @@ try:
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
-except ImportError:  # pragma: no cover - Windows
+else:  # pragma: no cover - Windows
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

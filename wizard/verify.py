@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
 
 from .azure import roles
 from .azure.access import grants_for
 from .azure.errors import explain
 from .progress import CheckResult, ProgressSink, null_sink
+from .reads import ReadCache
+from .steps.base import not_found_is_none
 from .steps.grant import policy_allows, secret_scope
 from .waits import WaitExpired, wait_for
 
@@ -86,10 +88,13 @@ class Target:
 class Checker:
     def __init__(self, clients: Any, target: Target, *, sink: ProgressSink = null_sink,
                  cancel: threading.Event | None = None, probe_image: str = "", wait_limit_s: float = PROPAGATION_LIMIT_S,
-                 reads: Callable[[str, Callable[[], Any]], Any] | None = None):
+                 reads: Callable[[str, Callable[[], Any]], Any] | None = None, reuse: bool = False):
         self.clients, self.target, self.sink = clients, target, sink
-        self.reads = reads
-        """The engine's read-once cache when verifying right after apply: role definitions are not read twice."""
+        self.reads = reads or ReadCache().read
+        """The engine's read-once cache when verifying right after apply (else one of its own): role definitions
+        are not read twice."""
+        self.reuse = reuse
+        """The apply changed nothing: everything its plan read still holds, so nothing is read again."""
         self.cancel = cancel or threading.Event()
         self.probe_image = probe_image or clients.profile.probe_image
         self.wait_limit_s = wait_limit_s
@@ -122,8 +127,11 @@ class Checker:
             if vault is not None:
                 grant_ok = self.check_grant(identity, vault)
                 secret_ok = self.check_secret(vault)
-        for grant in self.target.grants:
-            verify_links.check_extra_grant(self, identity, grant)
+        # Independent links, read side by side (bounded) and reported in order.
+        from .steps.extra_grants import in_parallel
+        for link in in_parallel([lambda g=g: verify_links.check_extra_grant(self, identity, g)
+                                 for g in self.target.grants]):
+            self.add(link)
         for kind, found, ok in attached:
             if found is None:
                 continue
@@ -132,18 +140,24 @@ class Checker:
                              verdict=verdict if ready else None)
         return self.report
 
-    def _definitions_only(self, key: str, fetch: Callable[[], Any]) -> Any:
-        """Role definitions come from the run's cache; assignments are always read afresh (they just changed)."""
-        if self.reads is not None and key.startswith("roledef:"):
+    def read(self, key: str, fetch: Callable[[], Any]) -> Any:
+        """Through the run's read-once cache where it still holds (see `reuse`), else from Azure.
+
+        Keys are the steps' own (wizard/steps/): right after an apply that changed nothing, what its plan read a
+        moment ago is what Azure has, so verification reads nothing twice. Role definitions never change."""
+        if self.reuse or key.startswith("roledef:"):
             return self.reads(key, fetch)
         return fetch()
 
     # ---- links -----------------------------------------------------------------------------------------
     def check_identity(self) -> Any:
-        parts = self.target.identity_id.split("/")
-        try:
-            identity = self.clients.for_subscription(parts[2]).msi.user_assigned_identities.get(parts[4], parts[-1])
-        except (ResourceNotFoundError, IndexError):
+        identity = None
+        if is_valid_resource_id(self.target.identity_id):
+            where = parse_resource_id(self.target.identity_id)
+            msi = self.clients.for_subscription(where["subscription"]).msi.user_assigned_identities
+            identity = self.read(f"identity:{where['resource_group'].lower()}/{where['name'].lower()}",
+                                 lambda: not_found_is_none(lambda: msi.get(where["resource_group"], where["name"])))
+        if identity is None:
             self.add(Link("identity", False, f"No identity at {self.target.identity_id}.",
                           "Create it again (resume the setup) or fix the id."))
             return None
@@ -152,27 +166,27 @@ class Checker:
         return identity
 
     def find_vault(self) -> Any:
-        sub = self.target.identity_id.split("/")[2]
-        if self.target.vault_id:
-            parts = self.target.vault_id.split("/")
-            try:
-                return self.clients.for_subscription(parts[2]).keyvault.vaults.get(parts[4], parts[-1])
-            except (ResourceNotFoundError, IndexError):
-                pass  # moved or deleted: fall back to finding it by name
-        vaults = [v for v in self.clients.for_subscription(sub).keyvault.vaults.list_by_subscription()
-                  if v.name.lower() == self.target.vault_name.lower()]
-        if not vaults:
+        if is_valid_resource_id(self.target.vault_id):
+            where = parse_resource_id(self.target.vault_id)
+            vaults = self.clients.for_subscription(where["subscription"]).keyvault.vaults
+            found = self.read(f"vault:{where['resource_group'].lower()}/{where['name'].lower()}",
+                              lambda: not_found_is_none(lambda: vaults.get(where["resource_group"], where["name"])))
+            if found is not None:
+                return found  # else moved or deleted: find it by name
+        sub = parse_resource_id(self.target.identity_id)["subscription"]
+        matches = [v for v in self.clients.for_subscription(sub).keyvault.vaults.list_by_subscription()
+                   if v.name.lower() == self.target.vault_name.lower()]
+        if not matches:
             self.add(Link("grant", False, f"No vault named {self.target.vault_name} in this subscription.",
                           "Fix the vault name, or create the vault (resume the setup)."))
             return None
-        return vaults[0]
+        return matches[0]
 
     def check_grant(self, identity: Any, vault: Any) -> bool:
-        clients = self.clients.for_subscription(vault.id.split("/")[2])
+        clients = self.clients.for_subscription(parse_resource_id(vault.id)["subscription"])
         if vault.properties.enable_rbac_authorization:
             scope = secret_scope(vault.id, self.target.secret_name)
-            grants = grants_for(clients, identity.principal_id, roles.GET_SECRET, scope, data=True,
-                                reads=self._definitions_only)
+            grants = grants_for(clients, identity.principal_id, roles.GET_SECRET, scope, data=True, reads=self.read)
             if not grants:
                 self.add(Link("grant", False, f"{identity.name} holds no role that reads {self.target.secret_name} "
                                               f"(vault {vault.name} uses Azure RBAC; access policies are ignored).",
@@ -191,19 +205,21 @@ class Checker:
         return False
 
     def check_secret(self, vault: Any) -> bool:
-        clients = self.clients.for_subscription(vault.id.split("/")[2])
-        try:
-            secret = clients.keyvault.secrets.get(vault.id.split("/")[4], vault.name, self.target.secret_name)
-        except ResourceNotFoundError:
-            self.add(Link("secret", False, f"Vault {vault.name} has no secret {self.target.secret_name}.",
+        where = parse_resource_id(vault.id)
+        secrets = self.clients.for_subscription(where["subscription"]).keyvault.secrets
+        name = self.target.secret_name
+        secret = self.read(f"secret:{vault.name.lower()}/{name.lower()}", lambda: not_found_is_none(
+            lambda: secrets.get(where["resource_group"], vault.name, name)))
+        if secret is None:
+            self.add(Link("secret", False, f"Vault {vault.name} has no secret {name}.",
                           "Create the secret (resume the setup) or fix the name."))
             return False
         attributes = secret.properties.attributes
         if attributes is not None and attributes.enabled is False:
-            self.add(Link("secret", False, f"{self.target.secret_name} is disabled: nobody can read it.",
+            self.add(Link("secret", False, f"{name} is disabled: nobody can read it.",
                           "Enable the secret in the vault."))
             return False
-        self.add(Link("secret", True, f"{self.target.secret_name} exists and is enabled."))
+        self.add(Link("secret", True, f"{name} exists and is enabled."))
         return True
 
     def probe_verdict(self, run: Callable[[], dict[str, Any]],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .azure import roles, scopes
-from .azure.access import Grant, assignments_covering, grants_for
+from .azure.access import Grant, assignments_covering, grants_for, role_definition
 from .steps.federation import CLUSTER_TYPE, cluster_facts, read_cluster
 from .verify import Checker, Link
 
@@ -81,40 +81,39 @@ def check_cluster(checker: Checker, cluster_id: str, cluster: Any) -> None:
         checker.add(Link(f"cluster:{name}", True, f"{name} has an OIDC issuer and workload identity enabled."))
 
 
-def check_extra_grant(checker: Checker, identity: Any, grant: dict[str, Any]) -> None:
+def check_extra_grant(checker: Checker, identity: Any, grant: dict[str, Any]) -> Link:
+    """The link of one extra grant (returned, not added: the checker runs them side by side, in order)."""
     role = roles.find(grant["role"])
     try:
         info = scopes.parse(grant["scope"])
     except ValueError as err:
-        checker.add(Link(f"grant_extra:{grant['role']}", False, str(err), "Fix the scope."))
-        return
+        return Link(f"grant_extra:{grant['role']}", False, str(err), "Fix the scope.")
     label = f"grant_extra:{grant['role']}@{info.name or info.resource_group or info.subscription}"
     clients = checker.clients.for_subscription(info.subscription)
     if scopes.read(checker.clients, info) is None:
-        checker.add(Link(label, False, f"Nothing exists at {info.id} any more: the grant has nothing to act on.",
-                         "Fix or re-create the resource, then run apply again."))
-        return
+        return Link(label, False, f"Nothing exists at {info.id} any more: the grant has nothing to act on.",
+                         "Fix or re-create the resource, then run apply again.")
     vault = scopes.vault_of(info)
     if vault is not None and role is not None and {roles.VAULT, roles.SECRET} & set(role.fits):
         found = clients.keyvault.vaults.get(vault[1], vault[2])
         if not found.properties.enable_rbac_authorization:
-            checker.add(Link(label, False, f"Vault {vault[2]} uses access policies: Azure ignores {role.name} on it.",
+            return Link(label, False, f"Vault {vault[2]} uses access policies: Azure ignores {role.name} on it.",
                              "Give the identity an access policy with secret permission 'get', or move the vault "
-                             "to Azure RBAC."))
-            return
+                             "to Azure RBAC.")
     if role is not None and role.check[0]:
-        held = grants_for(clients, identity.principal_id, role.check[0], info.id, data=role.check[1])
+        held = grants_for(clients, identity.principal_id, role.check[0], info.id, data=role.check[1],
+                          reads=checker.read)
     else:
         held = [Grant(ra.id, ra.name, grant["role"], "", ra.scope) for ra in assignments_covering(
             clients, identity.principal_id, info.id)
-            if _role_name(clients, ra.role_definition_id).lower() == grant["role"].lower()]
+            if _role_name(checker, clients, ra.role_definition_id).lower() == grant["role"].lower()]
     if not held:
-        checker.add(Link(label, False, f"{identity.name} does not hold {grant['role']} on {info.label}"
+        return Link(label, False, f"{identity.name} does not hold {grant['role']} on {info.label}"
                                        + (f" ({grant['note']})." if grant.get("note") else "."),
-                         f"Grant {grant['role']} on {info.id} (resume the setup)."))
-        return
-    checker.add(Link(label, True, f"{held[0].role_name} at {held[0].scope}."))
+                         f"Grant {grant['role']} on {info.id} (resume the setup).")
+    return Link(label, True, f"{held[0].role_name} at {held[0].scope}.")
 
 
-def _role_name(clients: Any, definition_id: str) -> str:
-    return clients.authorization.role_definitions.get_by_id(definition_id).role_name or ""
+def _role_name(checker: Checker, clients: Any, definition_id: str) -> str:
+    definition = role_definition(clients, definition_id, checker.read)
+    return str(definition.role_name or "")

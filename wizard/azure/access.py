@@ -7,9 +7,13 @@ role that reads this secret?). Mirrors Azure: scope inheritance, wildcards, notA
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+Reads = Callable[[str, Callable[[], Any]], Any]
+"""A run's read-once cache: `reads(key, fetch)` returns what `fetch()` returned the first time for `key`."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Grant:
 
 
 @lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern:
+def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("*")) + "$", re.IGNORECASE)
 
 
@@ -45,7 +49,8 @@ def role_allows(permissions: list[Any], action: str, data: bool) -> bool:
     return False
 
 
-def assignments_covering(clients: Any, principal_id: str, target_scope: str, reads: Any = None) -> list[Any]:
+def assignments_covering(clients: Any, principal_id: str, target_scope: str,
+                         reads: Reads | None = None) -> list[Any]:
     """The principal's role assignments at or above `target_scope`."""
     def fetch() -> list[Any]:
         pager = clients.authorization.role_assignments.list_for_scope(
@@ -54,13 +59,14 @@ def assignments_covering(clients: Any, principal_id: str, target_scope: str, rea
     return reads(f"assignments:{principal_id}:{target_scope.lower()}", fetch) if reads else fetch()
 
 
-def role_definition(clients: Any, definition_id: str, reads: Any = None) -> Any:
-    fetch = lambda: clients.authorization.role_definitions.get_by_id(definition_id)  # noqa: E731
+def role_definition(clients: Any, definition_id: str, reads: Reads | None = None) -> Any:
+    def fetch() -> Any:
+        return clients.authorization.role_definitions.get_by_id(definition_id)
     return reads(f"roledef:{definition_id.rsplit('/', 1)[-1].lower()}", fetch) if reads else fetch()
 
 
 def grants_for(clients: Any, principal_id: str, action: str, target_scope: str, *, data: bool,
-               reads: Any = None) -> list[Grant]:
+               reads: Reads | None = None) -> list[Grant]:
     """Every assignment that lets `principal_id` do `action` on `target_scope`."""
     found = []
     for ra in assignments_covering(clients, principal_id, target_scope, reads):

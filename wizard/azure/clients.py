@@ -4,21 +4,29 @@ so the UI's first screen never waits for them."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .profiles import CloudProfile
 
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
-def make_credential(profile: CloudProfile, kind: str = "auto", **kwargs: Any) -> Any:
+_C = TypeVar("_C")
+
+
+def make_credential(profile: CloudProfile, kind: str = "auto", **kwargs: Any) -> TokenCredential:
     """A credential for `profile`: client secret (sandbox, env service principal), Azure CLI, device code or MI."""
     import azure.identity as identity
     common = dict(profile.transport_kwargs())
     if profile.is_sandbox or kind == "client_secret":
-        return identity.ClientSecretCredential(profile.tenant_id, profile.client_id, profile.client_secret,
-                                               authority=profile.authority_host, disable_instance_discovery=profile.is_sandbox,
-                                               **common)
+        # A missing id or secret is refused by the SDK ("... should be ..."), as None or as "" alike.
+        return identity.ClientSecretCredential(profile.tenant_id or "", profile.client_id or "",
+                                               profile.client_secret or "", authority=profile.authority_host,
+                                               disable_instance_discovery=profile.is_sandbox, **common)
     if kind == "cli":
-        return identity.AzureCliCredential(tenant_id=profile.tenant_id, process_timeout=30)
+        # No tenant ("" like None): the CLI's own default tenant.
+        return identity.AzureCliCredential(tenant_id=profile.tenant_id or "", process_timeout=30)
     if kind == "env":
         return identity.EnvironmentCredential(authority=profile.authority_host, **common)
     if kind == "device_code":
@@ -37,66 +45,76 @@ BATCH_SCOPES = {"public": "https://batch.core.windows.net//.default",
 
 
 class AzureClients:
-    """One place to get each management client for a subscription (created once, reused)."""
+    """One place to get each management client for a subscription (created once, reused).
 
-    def __init__(self, profile: CloudProfile, credential: Any, subscription_id: str | None = None):
+    The clients are typed Any on purpose: the steps hand the SDK plain dicts where its stubs name model classes
+    (which it accepts and serialises alike), and they read models' Optional fields that Azure always sets."""
+
+    def __init__(self, profile: CloudProfile, credential: TokenCredential, subscription_id: str | None = None):
         self.profile, self.credential, self.subscription_id = profile, credential, subscription_id
         self._cache: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
 
-    def _client(self, key: str, build) -> Any:
+    def _client(self, key: str, build: Callable[[], _C]) -> _C:
         with self._lock:
             cache_key = (key, self.subscription_id)
             if cache_key not in self._cache:
                 self._cache[cache_key] = build()
-            return self._cache[cache_key]
+            client: _C = self._cache[cache_key]
+            return client
 
-    def for_subscription(self, subscription_id: str) -> "AzureClients":
+    def _subscription(self) -> str:
+        """The subscription of a subscription-scoped client; without one the SDK would refuse it just the same."""
+        if self.subscription_id is None:
+            raise ValueError("Parameter 'subscription_id' must not be None.")
+        return self.subscription_id
+
+    def for_subscription(self, subscription_id: str) -> AzureClients:
         other = AzureClients(self.profile, self.credential, subscription_id)
         return other
 
     @property
-    def subscriptions(self):
+    def subscriptions(self) -> Any:
         from azure.mgmt.resource.subscriptions import SubscriptionClient
         return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self.profile.client_kwargs()))
 
     @property
-    def resources(self):
+    def resources(self) -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
         return self._client("resources", lambda: ResourceManagementClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
     @property
-    def msi(self):
+    def msi(self) -> Any:
         from azure.mgmt.msi import ManagedServiceIdentityClient
         return self._client("msi", lambda: ManagedServiceIdentityClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
     @property
-    def keyvault(self):
+    def keyvault(self) -> Any:
         from azure.mgmt.keyvault import KeyVaultManagementClient
         return self._client("keyvault", lambda: KeyVaultManagementClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
     @property
-    def authorization(self):
+    def authorization(self) -> Any:
         from azure.mgmt.authorization import AuthorizationManagementClient
         return self._client("authorization", lambda: AuthorizationManagementClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
     @property
-    def aci(self):
+    def aci(self) -> Any:
         from azure.mgmt.containerinstance import ContainerInstanceManagementClient
         return self._client("aci", lambda: ContainerInstanceManagementClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
     @property
-    def batch(self):
+    def batch(self) -> Any:
         from azure.mgmt.batch import BatchManagementClient
         return self._client("batch", lambda: BatchManagementClient(
-            self.credential, self.subscription_id, **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self.profile.client_kwargs()))
 
-    def batch_data(self, endpoint: str):
+    def batch_data(self, endpoint: str) -> Any:
         """The Batch service (data plane) client of one account; `endpoint` is its accountEndpoint."""
         from azure.batch import BatchClient
         url = endpoint if "://" in endpoint else f"https://{endpoint}"
@@ -106,7 +124,7 @@ class AzureClients:
         return self._client(f"batch_data:{url.lower()}", lambda: BatchClient(
             url, self.credential, credential_scopes=[scope], **self.profile.transport_kwargs()))
 
-    def secrets(self, vault_url: str):
+    def secrets(self, vault_url: str) -> Any:
         from azure.keyvault.secrets import SecretClient
         return self._client(f"secrets:{vault_url}", lambda: SecretClient(
             vault_url, self.credential, verify_challenge_resource=self.profile.verify_challenge_resource,

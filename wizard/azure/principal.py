@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,15 @@ def claims_of(token: str) -> dict[str, Any]:
     """The claims of a JWT, unverified: we only read who we are from our own token."""
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         raise ValueError("The sign-in token is not a JWT; cannot tell who is signed in.") from None
+    if not isinstance(claims, dict):
+        raise ValueError("The sign-in token is not a JWT; cannot tell who is signed in.")
+    return claims
 
 
-def signed_in_principal(credential: Any, arm_scope: str) -> SignedInPrincipal:
+def signed_in_principal(credential: TokenCredential, arm_scope: str) -> SignedInPrincipal:
     claims = claims_of(credential.get_token(arm_scope).token)
     is_user = claims.get("idtyp") == "user" or "upn" in claims or "unique_name" in claims
     return SignedInPrincipal(

@@ -80,6 +80,9 @@ def load_descriptor(path: Path | str) -> dict[str, Any]:
     except ValueError:
         raise ValueError(f"{path} is not a sandbox descriptor (not JSON). Save the single JSON line that "
                          "`mi-wizard sandbox serve` prints.") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a sandbox descriptor (JSON, but not an object). Save the single JSON line "
+                         "that `mi-wizard sandbox serve` prints.")
     missing = [k for k in ("arm_url", "authority_url", "tenant_id", "client_id", "client_secret", "ca_bundle")
                if k not in data]
     if missing:

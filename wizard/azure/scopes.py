@@ -173,9 +173,10 @@ def api_version(clients: Any, resource_type: str) -> str:
     provider = clients.resources.providers.get(namespace)
     for kind in provider.resource_types or []:
         if kind.resource_type.lower() == rest.lower():
-            stable = [v for v in kind.api_versions or [] if "preview" not in v]
-            if stable or kind.api_versions:
-                return sorted(stable or kind.api_versions, reverse=True)[0]
+            offered: list[str] = kind.api_versions or []
+            stable = [v for v in offered if "preview" not in v]
+            if stable or offered:
+                return sorted(stable or offered, reverse=True)[0]
     raise ValueError(f"Azure does not list the resource type {resource_type}: check the scope's spelling.")
 
 

@@ -18,6 +18,16 @@ OPERATION = "operation"
 _finishers: dict[str, Callable[["Sandbox", dict[str, Any]], dict[str, Any] | None]] = {}
 
 
+def retry_after(sb: "Sandbox") -> dict[str, str]:
+    """The polling hint of an operation in progress: Azure's `Retry-After: 1`. When the latency profile runs time
+    faster (scale < 1) it is that second at that scale, as `retry-after-ms` (a header Azure services send too),
+    so a scaled benchmark polls as a client would at full scale instead of waiting a whole real second."""
+    realism = sb.realism
+    if realism.latency_profile and 0 < realism.latency_scale < 1:
+        return {"retry-after-ms": str(max(50, round(1000 * realism.latency_scale)))}
+    return {"Retry-After": "1"}
+
+
 def finisher(kind: str) -> Callable:
     """Register what happens when an operation of `kind` completes; may return an error dict."""
     def register(fn: Callable) -> Callable:

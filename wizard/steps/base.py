@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..progress import ProgressSink, StepMessage
+from ..reads import ReadCache
 
 if TYPE_CHECKING:
     from ..azure.clients import AzureClients
@@ -68,8 +69,7 @@ class RunContext:
     save: Callable[[], None]
     """Persist the state now (thread-safe)."""
     secret_source: "SecretSource | None" = None
-    reads: dict[str, Any] = field(default_factory=dict)
-    read_lock: threading.Lock = field(default_factory=threading.Lock)
+    reads: ReadCache = field(default_factory=ReadCache)
     planned: dict[str, PlanItem] = field(default_factory=dict)
     """This run's plan so far, by step id: what is about to be created is a fact of the plan, not of a cache."""
     probe: bool = True
@@ -88,18 +88,11 @@ class RunContext:
         return item is not None and name.lower() in (g.lower() for g in item.data.get("missing", []))
 
     def read(self, key: str, fetch: Callable[[], Any]) -> Any:
-        """Read once per run: several steps look at the same identity or vault, Azure is asked once."""
-        with self.read_lock:
-            if key in self.reads:
-                return self.reads[key]
-        value = fetch()
-        with self.read_lock:
-            self.reads[key] = value
-        return value
+        """Read once per run (see wizard/reads.py): a second reader of the same thing gets the same answer."""
+        return self.reads.read(key, fetch)
 
     def forget(self, key: str) -> None:
-        with self.read_lock:
-            self.reads.pop(key, None)
+        self.reads.forget(key)
 
     def outputs(self, step_id: str) -> dict[str, Any]:
         return self.state.step(step_id).outputs
@@ -129,6 +122,10 @@ class Step:
 
     def applies(self, spec: "Spec") -> bool:
         return True
+
+    def requires_for(self, spec: "Spec") -> tuple[str, ...]:
+        """The edges this spec needs: `requires`, or fewer where a choice removes a data dependency."""
+        return self.requires
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         raise NotImplementedError

@@ -76,9 +76,12 @@ def secret_scope(vault_id: str, secret_name: str) -> str:
 class GrantStep(Step):
     id = "grant"
     title = "Read access for the identity"
-    requires = ("identity", "vault")
-    """Not the secret: a role assignment at a secret's scope needs only the vault (the secret is a data-plane
-    object), so the grant is written while the secret is, and its propagation starts sooner."""
+    requires = ("identity", "vault", "secret")
+
+    def requires_for(self, spec: Any) -> tuple[str, ...]:
+        # A grant at the secret's scope names the secret as its scope, so the secret is written first (an ARM PUT
+        # of about a second); a grant on the whole vault needs only the vault.
+        return self.requires if spec.grant.scope == "secret" else ("identity", "vault")
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)

@@ -44,6 +44,5 @@ class IdentityStep(Step):
             identity = ctx.clients.msi.user_assigned_identities.create_or_update(
                 ctx.spec.identity_group, ctx.spec.identity.name,
                 {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
-            with ctx.read_lock:
-                ctx.reads[f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}"] = identity
+            ctx.reads.put(f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}", identity)
         return identity_outputs(identity)

@@ -4,6 +4,7 @@ live probe; a second apply writes nothing; the secret value goes nowhere it shou
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import os
 import threading
 from pathlib import Path
@@ -89,6 +90,9 @@ def test_second_apply_of_same_spec_writes_nothing(harness, sandbox):
     report = verify_setup(second)
     assert report.passed
     assert harness.writes_since(mark) == []
+    # Verification reuses what the plan read a moment ago: no resource is read twice.
+    reads = Counter(c.path.split("?")[0].lower() for c in sandbox.calls[mark:] if c.plane == "arm" and c.method == "GET")
+    assert reads and max(reads.values()) == 1, reads
     assert not [e for e in harness.sinks[-1].of(CheckResult) if e.link == "probe"]
 
 

@@ -69,7 +69,7 @@ def _remove(sb, group: dict[str, Any]) -> None:
 def _async_headers(sb, req: Request, op: dict[str, Any], location: str) -> dict[str, str]:
     url = (f"{sb.arm_url}/subscriptions/{req.params['sub']}/providers/Microsoft.ContainerInstance/locations/"
            f"{location}/operations/{op['id']}?api-version={req.api_version}")
-    return {"Azure-AsyncOperation": url, "Retry-After": "1"}
+    return {"Azure-AsyncOperation": url, **lro.retry_after(sb)}
 
 
 def require_group(sb, req: Request) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def operation_status(sb, req: Request) -> Response:
     if op["error"]:
         body["error"] = op["error"]
     # While in progress, tell the poller when to look again (1 s, never 0: the SDK would wait its default 30 s).
-    return Response(200, body, headers={"Retry-After": "1"} if op["status"] == "InProgress" else {})
+    return Response(200, body, headers=lro.retry_after(sb) if op["status"] == "InProgress" else {})
 
 
 @router.route("GET", BASE + "/{name}/containers/{container}/logs", operation="aci_logs",

@@ -243,7 +243,7 @@ def create_or_update(sb, req: Request) -> Response:
     url = (f"{sb.arm_url}/subscriptions/{req.params['sub']}/providers/Microsoft.ContainerService/locations/"
            f"{cluster['location']}/operations/{op['id']}?api-version={req.api_version}")
     return Response(200 if existing else 201, public(cluster), headers={"Azure-AsyncOperation": url,
-                                                                         "Retry-After": "1"})
+                                                                         **lro.retry_after(sb)})
 
 
 @router.route("GET", BASE + "/{name}", operation="arm_get", action=NS + "/read")

@@ -35,8 +35,8 @@ READ_ONLY_POOL_PROPERTIES = {"lastModified", "creationTime", "provisioningState"
                              "currentNodeCommunicationMode"}
 
 
-def _retry_location(url: str) -> dict[str, str]:
-    return {"Location": url, "Retry-After": "1"}  # never 0: the SDK would sleep 30 s
+def _retry_location(sb: Any, url: str) -> dict[str, str]:
+    return {"Location": url, **lro.retry_after(sb)}
 
 
 def _op_url(sb, req: Request, path: str) -> str:
@@ -160,7 +160,7 @@ def create_account(sb, req: Request) -> Response:
         return Response(200, public(get(sb, account["id"])))
     url = _op_url(sb, req, f"/subscriptions/{sub}/providers/Microsoft.Batch/locations/{location}/"
                            f"accountOperationResults/{op['id']}")
-    return Response(202, headers=_retry_location(url))
+    return Response(202, headers=_retry_location(sb, url))
 
 
 @router.route("GET", "/subscriptions/{sub}/providers/Microsoft.Batch/locations/{location}/accountOperationResults/{op}",
@@ -171,7 +171,7 @@ def account_operation(sb, req: Request) -> Response:
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' could not be found.")
     if not lro.done(op):
-        return Response(202, headers=_retry_location(sb.arm_url + req.path + f"?api-version={req.api_version}"))
+        return Response(202, headers=_retry_location(sb, sb.arm_url + req.path + f"?api-version={req.api_version}"))
     account = get(sb, op["resourceId"]) if op["kind"] == "batch_account_create" else None
     return Response(200, public(_with_endpoint(sb, account)) if account else None)
 
@@ -211,7 +211,7 @@ def delete_account(sb, req: Request) -> Response:
         return Response(200)
     url = _op_url(sb, req, f"/subscriptions/{req.params['sub']}/providers/Microsoft.Batch/locations/"
                            f"{account['location']}/accountOperationResults/{op['id']}")
-    return Response(202, headers=_retry_location(url))
+    return Response(202, headers=_retry_location(sb, url))
 
 
 @router.route("GET", ACCOUNTS, operation="arm_get", action=ACCOUNT_TYPE + "/read")
@@ -438,7 +438,7 @@ def delete_pool(sb, req: Request) -> Response:
     if lro.done(op):
         return Response(200)
     account_path = account_id(req.params["sub"], req.params["rg"], req.params["account"])
-    return Response(202, headers=_retry_location(_op_url(sb, req, f"{account_path}/poolOperationResults/{op['id']}")))
+    return Response(202, headers=_retry_location(sb, _op_url(sb, req, f"{account_path}/poolOperationResults/{op['id']}")))
 
 
 @router.route("GET", ACCOUNT + "/poolOperationResults/{op}", operation="arm_get", action=POOL_TYPE + "/read",
@@ -448,7 +448,7 @@ def pool_operation(sb, req: Request) -> Response:
     if op is None or parse_id(op["resourceId"]).get("type", "").lower() != POOL_TYPE.lower():
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' could not be found.")
     if not lro.done(op):
-        return Response(202, headers=_retry_location(f"{sb.arm_url}{req.path}?api-version={req.api_version}"))
+        return Response(202, headers=_retry_location(sb, f"{sb.arm_url}{req.path}?api-version={req.api_version}"))
     return Response(200)
 
 

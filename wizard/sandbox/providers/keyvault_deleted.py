@@ -124,7 +124,7 @@ def purge(sb, req: Request) -> Response:
         return Response(200)
     location = (f"{sb.arm_url}/subscriptions/{req.params['sub']}/providers/Microsoft.KeyVault/locations/"
                 f"{deleted['properties']['location']}/operationResults/{op['id']}?api-version={req.api_version}")
-    return Response(202, headers={"Location": location, "Retry-After": "1"})
+    return Response(202, headers={"Location": location, **lro.retry_after(sb)})
 
 
 @lro.finisher("keyvault_purge")

@@ -270,7 +270,7 @@ def answer_create(sb, req: Request, vault: dict[str, Any], status: int) -> Respo
     store_vault(sb, vault)
     op = lro.start(sb, "keyvault_create", vault["id"], duration)
     return Response(201, wire(sb, vault), headers={"Location": _operation_url(sb, req, vault["location"], op["id"]),
-                                                 "Retry-After": "1"})
+                                                 **lro.retry_after(sb)})
 
 
 @lro.finisher("keyvault_create")
@@ -332,7 +332,7 @@ def operation_result(sb, req: Request) -> Response:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' was not found.")
     if not lro.done(op):
         return Response(202, headers={"Location": _operation_url(sb, req, req.params["location"], op["id"]),
-                                      "Retry-After": "1"})
+                                      **lro.retry_after(sb)})
     if op["error"]:
         raise ArmError(500, op["error"].get("code", "InternalServerError"), op["error"].get("message", ""))
     if op["kind"] == "keyvault_create":

@@ -137,7 +137,7 @@ def create_or_update(sb, req: Request) -> Response:
             registry["properties"]["provisioningState"] = "Creating"
         put(sb, registry)
     url = f"{sb.arm_url}{registry_id}/operationStatuses/registries-{op['id']}?api-version={req.api_version}"
-    return Response(201, public(registry), headers={"Azure-AsyncOperation": url, "Retry-After": "1"})
+    return Response(201, public(registry), headers={"Azure-AsyncOperation": url, **lro.retry_after(sb)})
 
 
 @router.route("GET", BASE + "/{name}", operation="arm_get", action=NS + "/read")

@@ -149,7 +149,7 @@ def operation_result(sb, req: Request) -> Response:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' could not be found.")
     if not lro.done(op):
         return Response(202, headers={"Location": _operation_url(sb, req, req.params["location"], op["id"]),
-                                      "Retry-After": "1"})
+                                      **lro.retry_after(sb)})
     account = get(sb, op["resourceId"])
     if account is None:
         raise not_found(NS, op["resourceId"].rsplit("/", 1)[-1], op["resourceId"].split("/")[4])
@@ -193,7 +193,7 @@ def create_or_update(sb, req: Request) -> Response:
             account["properties"]["provisioningState"] = "Creating"
         put(sb, account)
     # Azure answers a new account with 202, an empty body and a Location to poll.
-    return Response(202, headers={"Location": _operation_url(sb, req, location, op["id"]), "Retry-After": "1"})
+    return Response(202, headers={"Location": _operation_url(sb, req, location, op["id"]), **lro.retry_after(sb)})
 
 
 @router.route("GET", BASE + "/{name}", operation="arm_get", action=NS + "/read")
