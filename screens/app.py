@@ -1,18 +1,21 @@
 """The App: wires services, screens, session and messages together. No Azure SDK or engine import here, so
-the first screen paints before any heavy import (the session is opened in a worker afterwards)."""
+the first screen paints before any heavy import (the session is opened in a worker afterwards).
+
+What the first paint does not need is imported later: the flow (and with it wizard.draft) and the messages
+come when first used, and the sandbox starts after the welcome screen has painted.
+"""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from . import flow
 from .commands import WizardCommands
-from .messages import DeviceCodeShown, SessionFailed, SessionOpened
 from .services import Services, SessionFactory
 
 
@@ -22,19 +25,31 @@ class WizardApp(App[int]):
     COMMANDS = App.COMMANDS | {WizardCommands}
     BINDINGS = [Binding("f1", "help", "Help", tooltip="What this screen is for, and the keys.")]
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, *, resume_gc: bool = False):
         super().__init__()
         self.services = services
+        self._resume_gc = resume_gc
+        """The CLI paused the cyclic GC for the start (wizard.launch): freeze what exists and resume it once the
+        first screen has painted."""
 
     def on_mount(self) -> None:
-        self.push_screen(flow.make_screen(flow.HOME, self.services))
+        from .welcome import WelcomeScreen  # flow.HOME, without importing the flow for the first paint
+        self.push_screen(WelcomeScreen(self.services))
+        self.call_after_refresh(self._first_painted)
+
+    def _first_painted(self) -> None:
+        if self._resume_gc:
+            self._resume_gc = False
+            gc.freeze()
+            gc.enable()
         if self.services.sandbox:
             # After the first paint: the session's imports (Azure SDK, sandbox) would compete with it for the GIL.
-            self.call_after_refresh(self.open_session)
+            self.open_session()
 
     # -- session ------------------------------------------------------------------------------------------
     @work(thread=True, group="session", exclusive=True, exit_on_error=False, description="Signing in")
     def open_session(self, cloud: str = "public", kind: str = "auto") -> None:
+        from .messages import SessionFailed, SessionOpened
         try:
             session = self.services.open_session(cloud=cloud, kind=kind, prompt=self._show_device_code)
             operator = session.operator
@@ -45,23 +60,34 @@ class WizardApp(App[int]):
                                         session.profile.name))
 
     def _show_device_code(self, url: str, code: str, expires: Any = None) -> None:
+        from .messages import DeviceCodeShown
         self.post_message(DeviceCodeShown(url, code))
 
-    @on(SessionOpened)
-    @on(SessionFailed)
-    @on(DeviceCodeShown)
+    # Session news (screens.messages: SessionOpened, SessionFailed, DeviceCodeShown) is the app's; the screen on
+    # top decides what to show. Handlers by name, so the messages module is not needed before the first paint.
+    def on_session_opened(self, message: Any) -> None:
+        self.forward(message)
+
+    def on_session_failed(self, message: Any) -> None:
+        self.forward(message)
+
+    def on_device_code_shown(self, message: Any) -> None:
+        self.forward(message)
+
     def forward(self, message: Any) -> None:
-        """Session news is the app's; the screen on top decides what to show."""
         self.screen.post_message(type(message)(**{k: getattr(message, k) for k in message.__dataclass_fields__}))
 
     # -- moving and helping -------------------------------------------------------------------------------
     def navigate(self, screen: Any, direction: str, **saved: Any) -> None:
+        from . import flow
         flow.navigate(self, screen, direction, **saved)
 
     def open_setup(self, draft: Any) -> None:
+        from . import flow
         flow.open_setup(self, draft)
 
     def go_home(self) -> None:
+        from . import flow
         self.switch_screen(flow.make_screen(flow.HOME, self.services))
 
     def action_help(self) -> None:
@@ -70,6 +96,7 @@ class WizardApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     async def action_quit(self) -> None:
+        from . import flow
         flow.save_typed(self)
         # Running engine threads stop at their next check; the state is saved after every step anyway.
         self.services.cancel_all()
@@ -85,7 +112,7 @@ def _explain(exc: BaseException) -> str:
 
 
 def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = False, sandbox_reset: bool = False,
-             state_dir: Path | None = None, sandbox_dir: Path | None = None) -> WizardApp:
+             state_dir: Path | None = None, sandbox_dir: Path | None = None, resume_gc: bool = False) -> WizardApp:
     """The app for the CLI and the tests: a sandbox, a real cloud, or any session factory (tests)."""
     opened = {"reset": sandbox_reset}
 
@@ -101,11 +128,11 @@ def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = F
     factory = session_factory or (sandbox_factory if sandbox else cloud_factory)
     services = Services(session_factory=factory, sandbox_factory=sandbox_factory, state_dir=state_dir,
                         sandbox=sandbox)
-    return WizardApp(services)
+    return WizardApp(services, resume_gc=resume_gc)
 
 
-def run(*, sandbox: bool = False, sandbox_reset: bool = False) -> int:
-    app = make_app(sandbox=sandbox, sandbox_reset=sandbox_reset)
+def run(*, sandbox: bool = False, sandbox_reset: bool = False, resume_gc: bool = False) -> int:
+    app = make_app(sandbox=sandbox, sandbox_reset=sandbox_reset, resume_gc=resume_gc)
     try:
         code = app.run()
     finally:

@@ -125,26 +125,23 @@ class ApplyScreen(WizardScreen):
     @work(thread=True, group="apply", exclusive=True, exit_on_error=False, description="Applying")
     def run_engine(self, cancel: threading.Event, reviewed: list[dict[str, Any]] | None = None) -> None:
         from wizard.azure.errors import explain
-        from wizard.engine import PlanError, RunFailed, verify_setup
-        from wizard.saved_plan import plan_changes
+        from wizard.engine import PlanError, RunFailed
+        from wizard.workspace import PlanChanged
         draft, secret = self.draft, self.services.secret
         try:
             source = draft.secret_source(secret.get if secret else None)
-            engine = draft.build_engine(self.services.session, sink=lambda e: self.post_message(EngineProgressed(e)),
+            workspace = draft.workspace(self.services.session, sink=lambda e: self.post_message(EngineProgressed(e)),
                                         cancel=cancel, secret_source=source)
-            plan = engine.plan()
+            plan = workspace.plan()
             secret_item = plan.item("secret")
             if source is None and secret_item is not None and secret_item.problems:
                 self.post_message(ApplyEnded("needs_secret"))
                 return
-            fresh = [i.to_dict() for i in plan.items]
-            changes = plan_changes(reviewed, fresh) if reviewed and not plan.problems else []
-            if changes:  # Azure moved on since the review: show what changed and ask again, change nothing
-                draft.record_plan(fresh)
-                self.post_message(ApplyEnded("changed", problems=changes))
-                return
-            engine.apply(plan)
-            self.post_message(Verified(verify_setup(engine).to_dict()))
+            applied = workspace.apply(plan, promised=reviewed)
+            self.post_message(Verified(applied.report.to_dict() if applied.report else {}))
+        except PlanChanged as changed:  # Azure moved on since the review: show what changed, ask again
+            draft.record_plan(changed.fresh)
+            self.post_message(ApplyEnded("changed", problems=changed.changes))
         except ev.Cancelled:
             self.post_message(ApplyEnded("stopped"))
         except PlanError as err:

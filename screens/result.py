@@ -138,13 +138,12 @@ class ResultScreen(WizardScreen):
     def verify(self) -> None:
         import threading
 
-        from wizard.engine import verify_setup
         cancel = threading.Event()
         self.services.cancels.add(cancel)
         try:
-            engine = self.draft.build_engine(self.services.session, sink=lambda _e: None, cancel=cancel,
+            workspace = self.draft.workspace(self.services.session, sink=lambda _e: None, cancel=cancel,
                                              secret_source=None)
-            self.post_message(Verified(verify_setup(engine, probe=True).to_dict()))
+            self.post_message(Verified(workspace.verify(probe=True).to_dict()))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             from wizard.azure.errors import explain
             info = explain(exc)

@@ -83,9 +83,9 @@ class ReviewScreen(WizardScreen):
         draft, secret = self.draft, self.services.secret
         try:
             source = draft.secret_source(secret.get if secret else None)
-            engine = draft.build_engine(self.services.session, sink=lambda _e: None, cancel=threading.Event(),
+            workspace = draft.workspace(self.services.session, sink=lambda _e: None, cancel=threading.Event(),
                                         secret_source=source)
-            plan = engine.plan()
+            plan = workspace.plan()
         except Exception as exc:  # noqa: BLE001 - the plan could not be read: say why, change nothing
             info = explain(exc)
             self.post_message(PlanMade([], [f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"]))

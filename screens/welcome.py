@@ -12,13 +12,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
-from wizard.draft import Draft, summaries
-from wizard.state import validate_setup_name
-
-from .base import Note
-from .dialogs import AskDialog
-from .messages import SessionFailed, SessionOpened, SetupsListed, SignInDetected
 from .services import Services
+
+# The first screen: it paints before wizard.draft, the dialogs and the messages are imported (workers and actions
+# import them when they run), and lists the setups once it has painted.
 
 HELP = """
 Each **setup** gives one workload (for example Prefect flow runs on Azure Container Instances) a user-assigned
@@ -29,6 +26,15 @@ managed identity that can read one Key Vault secret, with the least privilege, a
 - **Open a spec file** loads choices saved earlier (or by a colleague) and goes straight to the review.
 - **Try the sandbox** uses a local, simulated Azure: nothing is created in your subscription.
 """
+
+
+class Note(Static):
+    """screens.base.Note (the same `Note` to the CSS), here so that the first screen does not import screens.base,
+    which imports wizard.draft."""
+
+    def say(self, text: str, kind: str = "") -> None:
+        self.set_classes(kind)
+        self.update(text)
 
 
 def _when(iso: str) -> str:
@@ -68,11 +74,11 @@ class WelcomeScreen(Screen):
         self.sub_title = "sandbox" if self.services.sandbox else "Azure"
         table = self.query_one("#setups", DataTable)
         table.add_columns("Setup", "Progress", "At", "Last touched", "Target")
+        table.display = False  # until the setups are listed: shown only when there are some
         self.query_one("#sandbox", Button).display = not self.services.sandbox
         self.show_connection()
-        self.list_setups()
         if not self.services.sandbox and self.services.session is None:
-            self.detect()
+            self.call_after_refresh(self.detect)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sandbox" and self.services.sandbox:
@@ -80,20 +86,26 @@ class WelcomeScreen(Screen):
         return True
 
     def on_screen_resume(self) -> None:
-        self.list_setups()
+        # Shown first or again: (re)list the setups once it has painted (reading every state file is a worker's).
+        self.call_after_refresh(self.list_setups)
 
     # -- background ---------------------------------------------------------------------------------------
     @work(thread=True, group="setups", exclusive=True, exit_on_error=False)
     def list_setups(self) -> None:
+        from wizard.draft import summaries
+
+        from .messages import SetupsListed
         self.post_message(SetupsListed(summaries(self.services.state_dir)))
 
     @work(thread=True, group="detect", exclusive=True, exit_on_error=False)
     def detect(self) -> None:
         from wizard.catalog import detect_sign_in, no_sign_in_reason
+
+        from .messages import SignInDetected
         options = detect_sign_in()
         self.post_message(SignInDetected(options, no_sign_in_reason(options)))
 
-    def on_setups_listed(self, message: SetupsListed) -> None:
+    def on_setups_listed(self, message: Any) -> None:
         self.setups = message.setups
         table = self.query_one("#setups", DataTable)
         table.clear()
@@ -123,13 +135,13 @@ class WelcomeScreen(Screen):
         else:
             note.say("Checking how you can sign in to Azure…")
 
-    def on_session_opened(self, message: SessionOpened) -> None:
+    def on_session_opened(self, message: Any) -> None:
         self.show_connection()
 
-    def on_session_failed(self, message: SessionFailed) -> None:
+    def on_session_failed(self, message: Any) -> None:
         self.show_connection(message.reason)
 
-    def on_sign_in_detected(self, message: SignInDetected) -> None:
+    def on_sign_in_detected(self, message: Any) -> None:
         note = self.query_one("#connection", Note)
         if message.reason is None:
             ready = ", ".join(o.label for o in message.options if o.available and o.kind in ("cli", "env"))
@@ -161,6 +173,7 @@ class WelcomeScreen(Screen):
                                                       "mi-wizard without --sandbox to resume it."),
                         title="Another cloud", severity="warning", markup=False, timeout=10)
             return
+        from wizard.draft import Draft
         try:
             draft = Draft.open(chosen.path)
         except Exception as err:  # noqa: BLE001 - unreadable meanwhile: say so
@@ -175,6 +188,9 @@ class WelcomeScreen(Screen):
 
     @on(Button.Pressed, "#new")
     def action_new(self) -> None:
+        from wizard.state import validate_setup_name
+
+        from .dialogs import AskDialog
         taken = {s.name for s in self.setups}
 
         def check(name: str) -> str | None:
@@ -188,6 +204,7 @@ class WelcomeScreen(Screen):
     def _start(self, name: str | None) -> None:
         if not name:
             return
+        from wizard.draft import Draft
         try:
             draft = Draft.start(name, directory=self.services.state_dir, cloud=self.services.cloud)
         except Exception as err:  # noqa: BLE001 - e.g. created by another wizard meanwhile
@@ -197,6 +214,8 @@ class WelcomeScreen(Screen):
 
     @on(Button.Pressed, "#open")
     def action_open_spec(self) -> None:
+        from .dialogs import AskDialog
+
         def check(path: str) -> str | None:
             return None if Path(path).expanduser().is_file() else "No file there."
 
@@ -207,6 +226,7 @@ class WelcomeScreen(Screen):
     def _open_spec(self, path: str | None) -> None:
         if not path:
             return
+        from wizard.draft import Draft
         try:
             draft = Draft.from_spec_file(Path(path).expanduser(), directory=self.services.state_dir,
                                          cloud=self.services.cloud)

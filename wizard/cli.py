@@ -7,7 +7,7 @@ Exit codes:
   3  the plan found problems (nothing changed)
   4  an Azure step failed (the state records where; fix and run apply again to resume)
   5  verification failed (a link of the chain is broken; see its fix)
-  6  stopped or still waiting (resume later with the same command)
+  6  stopped, still waiting, or could not check now (a transient failure; resume later with the same command)
   7  cannot sign in or reach the cloud
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -65,32 +64,19 @@ def _has_terminal() -> bool:
         return False
 
 
-def _engine(args: Any, session: Any, *, secret_from: str | None):
-    """The engine for the spec, once every input is known to be good: the spec's values, its location in the
-    subscription and the secret value are all checked before the first write (bad input: exit 2, nothing made)."""
-    from .azure.locations import location_problem
-    from .engine import Engine
+def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
+    """The setup named on the command line, opened for planning and applying (every input is checked by its
+    plan before the first write: bad input is exit 2 and nothing made)."""
     from .secrets import parse_secret_source
-    from .spec import SpecError, load_spec
+    from .spec import load_spec
+    from .workspace import Workspace
     spec = _spec_arg(args, load_spec)
     if secret_from == "prompt" and not args.secret_from and not _has_terminal():
         secret_from = None  # the default prompt needs a terminal; without one the plan says a source is missing
     source = parse_secret_source(secret_from) if secret_from else None
-    problems = spec.validate()
-    if problems:
-        raise SpecError(f"{args.spec} has {len(problems)} problem{'s' if len(problems) > 1 else ''} (nothing was "
-                        "changed):\n" + "\n".join(f"  - {p}" for p in problems))
-    subscription = session.resolve_subscription(spec.subscription)
-    clients = session.for_subscription(subscription)
-    problem = location_problem(clients, spec.location)
-    if problem:
-        raise SpecError(f"{problem} (Nothing was changed.)")
-    if source is not None and spec.uses_vault:
-        source.prepare()  # read once and checked now; the secret step gets this same value
     sink = (lambda e: None) if args.json else _print_event
-    return Engine(spec, clients, _store(args, spec.name), operator=session.operator,
-                  sink=sink, cancel=threading.Event(), secret_source=source,
-                  probe=not getattr(args, "no_verify", False))
+    return Workspace(session, spec, _store(args, spec.name), sink=sink, secret_source=source,
+                     probe=not getattr(args, "no_verify", False))
 
 
 def _spec_arg(args: Any, load_spec: Any) -> Any:
@@ -156,13 +142,13 @@ def _guarded(fn):
 @_guarded
 @_with_session
 def cmd_plan(args: Any, session: Any) -> int:
-    engine = _engine(args, session, secret_from=args.secret_from or "prompt")
-    plan = engine.plan()
+    workspace = _workspace(args, session, secret_from=args.secret_from or "prompt")
+    plan = workspace.plan()
     if args.out and not plan.problems:
         from .saved_plan import SavedPlan, save_plan
         from .state import now_iso
-        state = engine.open_state()
-        save_plan(args.out, SavedPlan(setup=engine.spec.name, spec=engine.spec.to_dict(),
+        state = workspace.state()
+        save_plan(args.out, SavedPlan(setup=workspace.spec.name, spec=workspace.spec.to_dict(),
                                       items=[i.to_dict() for i in plan.items],
                                       lineage=state.lineage if state.serial > 0 else None, serial=state.serial,
                                       secret_from=args.secret_from, created=now_iso()))
@@ -179,18 +165,16 @@ def cmd_plan(args: Any, session: Any) -> int:
 @_guarded
 @_with_session
 def cmd_apply(args: Any, session: Any) -> int:
-    from .engine import PlanError, verify_setup
+    from .engine import PlanError
     from .outputs import next_steps_for_state
-    from .saved_plan import check_current, is_plan_file, load_plan
+    from .saved_plan import is_plan_file, load_plan
     saved = load_plan(args.spec) if is_plan_file(args.spec) else None
     args.saved_plan = saved
     secret_from = args.secret_from or (saved.secret_from if saved else None) or "prompt"
-    engine = _engine(args, session, secret_from=secret_from)
-    plan = engine.plan()
+    workspace = _workspace(args, session, secret_from=secret_from)
+    plan = workspace.plan()
     if plan.problems:
         raise PlanError(plan.problems)
-    if saved is not None:
-        check_current(saved, engine.open_state(), [i.to_dict() for i in plan.items])
     if not args.json:
         print(_format_plan(plan))
     if plan.writes and not args.yes and saved is None:  # a saved plan was reviewed when it was made
@@ -201,24 +185,23 @@ def cmd_apply(args: Any, session: Any) -> int:
             print("Nothing was changed.")
             return OK
     try:
-        engine.apply(plan)
+        applied = workspace.apply(plan, saved=saved, verify=not args.no_verify)
     except KeyboardInterrupt:
-        engine.cancel.set()
+        workspace.cancel.set()
         raise
-    if args.no_verify:
-        steps = next_steps_for_state(engine.state)
+    steps = next_steps_for_state(applied.state)
+    report = applied.report
+    if report is None:
         emit(args, "Applied (not verified)." + ("\n\nNext steps:\n" + steps if steps else ""),
-             {"applied": True, "state": str(engine.store.path), "next_steps": steps})
+             {"applied": True, "state": str(workspace.store.path), "next_steps": steps})
         return OK
-    report = verify_setup(engine)
-    steps = next_steps_for_state(engine.state)
-    done = ("Verified: the workload can read the secret." if engine.spec.uses_vault else
+    done = ("Verified: the workload can read the secret." if workspace.spec.uses_vault else
             "Verified: every link holds.")
     broken = report.broken
     emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
          f"Applied, but verification {'could not finish' if broken.pending else 'found a broken link'}: "
          f"{broken.name}: {broken.detail}\n  fix: {broken.fix}",
-         {"applied": True, "state": str(engine.store.path), "verify": report.to_dict(), "next_steps": steps})
+         {"applied": True, "state": str(workspace.store.path), "verify": report.to_dict(), "next_steps": steps})
     if report.passed:
         return OK
     return STOPPED if broken.pending else VERIFY_FAILED
@@ -255,14 +238,10 @@ def cmd_status(args: Any) -> int:
 @_guarded
 @_with_session
 def cmd_verify(args: Any, session: Any) -> int:
-    from .azure.scopes import subscription_of
-    from .verify import Checker, target_from_state
-    store, state = _load_state(args.state)
-    sub = subscription_of(state.step("identity").outputs["id"])  # written by apply: a well-formed id
-    checker = Checker(session.for_subscription(sub), target_from_state(state),
-                      sink=(lambda e: None) if args.json else _print_event,
-                      wait_limit_s=state.spec.get("verify", {}).get("wait_limit_s", 900.0))
-    report = checker.run(probe=not args.no_probe)
+    from .workspace import verify_state
+    _, state = _load_state(args.state)
+    report = verify_state(session, state, sink=(lambda e: None) if args.json else _print_event,
+                          probe=not args.no_probe)
     emit(args, "Verified." if report.passed else f"Broken link: {report.broken.name}", report.to_dict())
     return OK if report.passed else VERIFY_FAILED
 
@@ -270,17 +249,14 @@ def cmd_verify(args: Any, session: Any) -> int:
 @_guarded
 @_with_session
 def cmd_doctor(args: Any, session: Any) -> int:
-    from .azure.scopes import subscription_of
     from .doctor_args import DoctorArgError, doctor_target
-    from .verify import Checker
+    from .workspace import doctor
     try:
         target = doctor_target(args)
     except DoctorArgError as err:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
         return BAD_INPUT
-    sub = subscription_of(args.identity)  # doctor_target checked it is an identity's id
-    report = Checker(session.for_subscription(sub), target,
-                     sink=(lambda e: None) if args.json else _print_event).run(probe=not args.no_probe)
+    report = doctor(session, target, sink=(lambda e: None) if args.json else _print_event, probe=not args.no_probe)
     emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
                                                                    f"{report.broken.detail}", report.to_dict())
     return OK if report.passed else VERIFY_FAILED

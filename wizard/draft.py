@@ -18,7 +18,7 @@ from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .workspace import Workspace
     from .progress import ProgressSink
     from .secrets import SecretSource
     from .session import Session
@@ -226,14 +226,12 @@ class Draft:
             return SecretSource("file", str(answers["file"]))
         return in_memory(typed) if typed is not None else None
 
-    def build_engine(self, session: Session, *, sink: ProgressSink, cancel: threading.Event,
-                     secret_source: SecretSource | None) -> Engine:
-        """The engine for this setup, sharing this draft's store (its lock is re-entrant for us)."""
-        from .engine import Engine
-        spec = self.spec
-        subscription = session.resolve_subscription(spec.subscription)
-        return Engine(spec, session.for_subscription(subscription), self.store, operator=session.operator, sink=sink,
-                      cancel=cancel, secret_source=secret_source)
+    def workspace(self, session: Session, *, sink: ProgressSink, cancel: threading.Event,
+                  secret_source: SecretSource | None) -> Workspace:
+        """This setup opened for planning, applying and verifying, sharing this draft's store (its lock is
+        re-entrant for us)."""
+        from .workspace import Workspace
+        return Workspace(session, self.spec, self.store, sink=sink, cancel=cancel, secret_source=secret_source)
 
 
 def summaries(directory: Path | str | None = None) -> list[DraftSummary]:

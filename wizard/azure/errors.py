@@ -21,6 +21,10 @@ class Explained:
         return f"{self.code}: {self.explanation} Fix: {self.fix}"
 
 
+INPUT_ERRORS = frozenset({"SpecError", "SecretSourceError", "StateError", "StateConflict", "StateLocked",
+                          "StateNotFound", "SessionError", "StalePlan"})
+"""mi-wizard's refusals of bad input (their messages say what is wrong and the fix): never called a bug."""
+
 # code -> (plain explanation, fix)
 KNOWN: dict[str, tuple[str, str]] = {
     "AuthorizationFailed": (
@@ -84,6 +88,9 @@ def explain(exc: BaseException) -> Explained:
             code = inner_code
     if code in ("Forbidden", "") and "ForbiddenByRbac" in str(exc):
         code = "ForbiddenByRbac"
+    if type(exc).__name__ in INPUT_ERRORS and type(exc).__module__.startswith("wizard."):
+        # Our own refusal of an input: its message already says what is wrong and how to fix it.
+        return Explained(code=type(exc).__name__, message=str(exc), explanation=str(exc), fix="", status=None)
     from_azure = error is not None or type(exc).__module__.startswith(("azure.", "msal"))
     if not code and not from_azure and not isinstance(exc, OSError):
         # Not Azure's answer at all: say so rather than blame Azure.
