@@ -68,13 +68,17 @@ def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
     """The setup named on the command line, opened for planning and applying (every input is checked by its
     plan before the first write: bad input is exit 2 and nothing made)."""
     from .secrets import parse_secret_source
-    from .spec import load_spec
+    from .spec import SpecError, load_spec
+    from .spec_values import setup_name_problem
     from .workspace import Workspace
     spec = _spec_arg(args, load_spec)
     if secret_from == "prompt" and not args.secret_from and not _has_terminal():
         secret_from = None  # the default prompt needs a terminal; without one the plan says a source is missing
     source = parse_secret_source(secret_from) if secret_from else None
     sink = (lambda e: None) if args.json else _print_event
+    problem = setup_name_problem(spec.name)  # it names the state file, opened next: checked before anything else
+    if problem:
+        raise SpecError(f"The spec has 1 problem (nothing was changed):\n  - name: {problem}")
     return Workspace(session, spec, _store(args, spec.name), sink=sink, secret_source=source,
                      probe=not getattr(args, "no_verify", False))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
 from typing import Any, Callable
 
 from .azure.errors import explain
@@ -185,6 +186,8 @@ class Engine:
             return Plan(items=[items[s.id] for s in self.steps if s.id in items],
                         problems=[f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"])
         ordered = [items[s.id] for s in self.steps]
+        for item in ordered:
+            _check_plain(item.data, f"{item.step}.data")
         self._decide_probe(ordered)
         problems = [p for i in ordered for p in i.problems]
         identity = items.get("identity")
@@ -254,6 +257,25 @@ class Engine:
         self._record(step.id, status="failed", error={"code": code, "message": message or explanation, "fix": fix})
         self.sink(StepFailed(step=step.id, code=code, explanation=explanation, fix=fix, message=message))
         raise RunFailed(step.id, code, explanation, fix, message)
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """A plan is data: what apply gets from plan is values and mi-wizard's own dataclasses, never a live SDK
+    object (which a saved or reviewed plan could not hold, and which apply could change behind the plan's back)."""
+    if value is None or isinstance(value, (str, int, float, bool, datetime)):
+        return
+    if isinstance(value, (list, tuple)):
+        for n, part in enumerate(value):
+            _check_plain(part, f"{where}[{n}]")
+    elif isinstance(value, dict):
+        for key, part in value.items():
+            _check_plain(part, f"{where}.{key}")
+    elif is_dataclass(value) and type(value).__module__.startswith("wizard."):
+        for f in fields(value):
+            _check_plain(getattr(value, f.name), f"{where}.{f.name}")
+    else:
+        raise TypeError(f"plan item {where} holds a {type(value).__module__}.{type(value).__name__}: plan items "
+                        "hold data (values, mi-wizard's dataclasses), never SDK objects")
 
 
 def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:

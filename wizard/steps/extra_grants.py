@@ -137,10 +137,10 @@ class ExtraGrantsStep(Step):
         who = ctx.spec.identity.name
         if missing:
             return self.item(CREATE, f"Grant {who} {missing} role{'s' if missing > 1 else ''} on other resources.",
-                             details=lines, problems=problems, data={"observed": observed})
+                             details=lines, problems=problems, data={"grants": observed["grants"]})
         recorded = len(ctx.state.step(self.id).outputs.get("grants", [])) == len(observed["grants"])
         return self.item(NOTHING if recorded else ADOPT, f"{who} already holds every extra role.", details=lines,
-                         problems=problems, data={"observed": observed})
+                         problems=problems, data={"grants": observed["grants"]})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         identity = ctx.outputs("identity")
@@ -161,7 +161,7 @@ class ExtraGrantsStep(Step):
             return record
 
         # Independent assignments: made side by side (bounded), so 20 grants cost about what one does.
-        return {"grants": in_parallel([lambda g=g: one(g) for g in item.data["observed"]["grants"]])}
+        return {"grants": in_parallel([lambda g=g: one(g) for g in item.data["grants"]])}
 
 
 PARALLEL_GRANTS = 20

@@ -98,7 +98,8 @@ class FederationStep(Step):
         problems = [p for w in observed["wanted"] for p in w["problems"]]
         details, action = [], NOTHING
         creates = 0
-        for want in observed["wanted"]:
+        wanted = [dict(w) for w in observed["wanted"]]  # decided here, on copies: what was observed stays as read
+        for want in wanted:
             details += want["details"]
             if want["problems"]:
                 continue
@@ -123,7 +124,7 @@ class FederationStep(Step):
         if len(observed["existing"]) + creates > MAX_FEDERATED_CREDENTIALS:
             problems.append(f"federation: {ctx.spec.identity.name} has {len(observed['existing'])} federated "
                             f"credentials; {creates} more would pass Azure's limit of {MAX_FEDERATED_CREDENTIALS}.")
-        todo = [w.get("do") for w in observed["wanted"]]
+        todo = [w.get("do") for w in wanted]
         if CREATE in todo or UPDATE in todo:
             action = UPDATE if CREATE not in todo else CREATE
         elif ADOPT in todo or len(ctx.state.step(self.id).outputs.get("credentials", [])) != len(todo):
@@ -134,7 +135,7 @@ class FederationStep(Step):
                   UPDATE: "Change federated credentials to the subjects the spec names.",
                   ADOPT: "The federated credentials exist already; they are used as they are.",
                   NOTHING: "Every federated credential is in place."}[action]
-        return self.item(action, reason, details=details, problems=problems, data={"wanted": observed["wanted"]})
+        return self.item(action, reason, details=details, problems=problems, data={"wanted": wanted})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         spec = ctx.spec

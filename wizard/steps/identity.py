@@ -35,14 +35,15 @@ class IdentityStep(Step):
             return self.item(CREATE, f"No identity named {name} in {ctx.spec.identity_group}; it will be created.")
         recorded = ctx.state.step(self.id).outputs.get("principal_id") == identity.principal_id
         return self.item(NOTHING if recorded else ADOPT,
-                         f"{name} exists (client id {identity.client_id}).", data={"identity": identity})
+                         f"{name} exists (client id {identity.client_id}).",
+                         data={"outputs": identity_outputs(identity)})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
-        identity = item.data.get("identity")
-        if identity is None:
-            ctx.say(self.id, f"Creating identity {ctx.spec.identity.name}")
-            identity = ctx.clients.msi.user_assigned_identities.create_or_update(
-                ctx.spec.identity_group, ctx.spec.identity.name,
-                {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
-            ctx.reads.put(f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}", identity)
+        if "outputs" in item.data:
+            return dict(item.data["outputs"])
+        ctx.say(self.id, f"Creating identity {ctx.spec.identity.name}")
+        identity = ctx.clients.msi.user_assigned_identities.create_or_update(
+            ctx.spec.identity_group, ctx.spec.identity.name,
+            {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
+        ctx.reads.put(f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}", identity)
         return identity_outputs(identity)

@@ -98,7 +98,7 @@ class VaultStep(Step):
         state = (vault.properties.provisioning_state or "Succeeded")
         return self.item(action, f"{vault.name} exists ({'Azure RBAC' if model == 'rbac' else 'access policies'}).",
                          details=details, problems=problems,
-                         data={"vault": vault, "provisioning": state, "model": model})
+                         data={"outputs": vault_outputs(vault), "provisioning": state, "model": model})
 
     def _plan_soft_deleted(self, ctx: RunContext, deleted: VaultNameStatus) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name
@@ -126,19 +126,18 @@ class VaultStep(Step):
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         spec = ctx.spec
         vaults = ctx.clients.keyvault.vaults
-        vault = item.data.get("vault")
-        if vault is not None and item.data.get("provisioning") not in (None, "Succeeded"):
-            vault = None  # still provisioning: resume the create (idempotent PUT) until it settles
-        if vault is None:
-            if item.data.get("purge"):
-                ctx.say(self.id, f"Purging the soft-deleted vault {spec.vault.name}")
-                run_lro(ctx, self.id, "vault_purge",
-                        lambda **kw: vaults.begin_purge_deleted(spec.vault.name, item.data["deleted_location"], **kw))
-            body = self._create_body(ctx, recover=item.action == RECOVER, location=item.data.get("deleted_location"))
-            ctx.say(self.id, ("Recovering" if item.action == RECOVER else "Creating") + f" vault {spec.vault.name}")
-            vault = run_lro(ctx, self.id, "vault_create",
-                            lambda **kw: vaults.begin_create_or_update(spec.vault_group, spec.vault.name, body, **kw))
-            ctx.forget(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}")
+        if "outputs" in item.data and item.data.get("provisioning") in (None, "Succeeded"):
+            return dict(item.data["outputs"])
+        # A new vault, or one still provisioning: the create (an idempotent PUT) runs until it settles.
+        if item.data.get("purge"):
+            ctx.say(self.id, f"Purging the soft-deleted vault {spec.vault.name}")
+            run_lro(ctx, self.id, "vault_purge",
+                    lambda **kw: vaults.begin_purge_deleted(spec.vault.name, item.data["deleted_location"], **kw))
+        body = self._create_body(ctx, recover=item.action == RECOVER, location=item.data.get("deleted_location"))
+        ctx.say(self.id, ("Recovering" if item.action == RECOVER else "Creating") + f" vault {spec.vault.name}")
+        vault = run_lro(ctx, self.id, "vault_create",
+                        lambda **kw: vaults.begin_create_or_update(spec.vault_group, spec.vault.name, body, **kw))
+        ctx.forget(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}")
         return vault_outputs(vault)
 
     def _create_body(self, ctx: RunContext, *, recover: bool, location: str | None) -> dict[str, Any]:

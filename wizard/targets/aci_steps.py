@@ -54,7 +54,7 @@ class AciStep(Step):
         if attached and env_ok:
             recorded = ctx.state.step(self.id).status == "done"
             return self.item(NOTHING if recorded else ADOPT, f"{name} already runs with the identity.",
-                             data={"group": group})
+                             data={"id": group.id, "name": group.name})
         problems, details = [], []
         if terminated(group):
             if not spec.recreate_if_terminated:
@@ -73,21 +73,23 @@ class AciStep(Step):
             if current and identity is not None and current != identity.client_id:
                 details.append(f"Container {c.name} sets {CLIENT_ID_ENV}={current} (another identity); it is kept.")
         return self.item(UPDATE, f"Add the identity to {name}" + (" (re-created)" if terminated(group) else "") + ".",
-                         details=details, problems=problems, data={"group": group})
+                         details=details, problems=problems,
+                         data={"id": group.id, "name": group.name, "terminated": terminated(group),
+                               "group": group.as_dict()})  # the whole group as data: a re-deploy restates it
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         identity = ctx.outputs("identity")
         spec = ctx.spec
         aci = ctx.clients.aci.container_groups
-        group = item.data.get("group")
         if item.action in (NOTHING, ADOPT):
-            return {"id": group.id, "name": group.name, "restarted": False}
-        if group is None:
+            return {"id": item.data["id"], "name": item.data["name"], "restarted": False}
+        existing = item.data.get("group")
+        if existing is None:
             desired = self.new_group(ctx, identity)
         else:
-            desired = self.with_identity(group, identity)
-            if terminated(group):
-                ctx.say(self.id, f"Deleting the terminated group {group.name} to re-create it")
+            desired = self.with_identity(existing, identity)
+            if item.data["terminated"]:
+                ctx.say(self.id, f"Deleting the terminated group {item.data['name']} to re-create it")
                 run_lro(ctx, self.id, "aci_delete",
                         lambda **kw: aci.begin_delete(spec.target_group, spec.target.container_group, **kw))
         ctx.say(self.id, f"Deploying container group {spec.target.container_group}")
@@ -97,7 +99,7 @@ class AciStep(Step):
         if result.provisioning_state == "Failed":
             raise StepError("ContainerGroupFailed", f"{result.name} failed to deploy.",
                             "Check the image, command and resources, then resume.")
-        return {"id": result.id, "name": result.name, "restarted": group is not None}
+        return {"id": result.id, "name": result.name, "restarted": existing is not None}
 
     @staticmethod
     def new_group(ctx: RunContext, identity: dict[str, Any]) -> Any:
@@ -116,9 +118,11 @@ class AciStep(Step):
                                               user_assigned_identities={identity["id"]: m.UserAssignedIdentities()}))
 
     @staticmethod
-    def with_identity(group: Any, identity: dict[str, Any]) -> Any:
-        """The same group, every property kept, plus the identity (and AZURE_CLIENT_ID where unset)."""
+    def with_identity(planned: dict[str, Any], identity: dict[str, Any]) -> Any:
+        """The planned group (a new model built from the plan's data, which stays as it was), every property
+        kept, plus the identity (and AZURE_CLIENT_ID where unset)."""
         from azure.mgmt.containerinstance import models as m
+        group = m.ContainerGroup.from_dict(planned)
         current = group.identity
         ids = {k: m.UserAssignedIdentities() for k in ((current.user_assigned_identities or {}) if current else {})}
         ids[identity["id"]] = m.UserAssignedIdentities()

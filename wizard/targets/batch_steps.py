@@ -140,7 +140,7 @@ class BatchStep(Step):
         if identity is not None and has_identity(pool, identity.id):
             recorded = ctx.state.step(self.id).outputs.get("id", "").lower() == pool.id.lower()
             return self.item(NOTHING if recorded else ADOPT, f"{t.pool} already carries the identity.",
-                             data={"pool": pool})
+                             data={"pool_id": pool.id})
         nodes = node_counts(pool)
         others = len(pool_identity_ids(pool))
         details = [f"The pool keeps its {others} other identit{'ies' if others > 1 else 'y'}: the whole map is sent "
@@ -152,7 +152,7 @@ class BatchStep(Step):
             if not t.rescale_for_identity:
                 details.append("Set target.rescale_for_identity = true to let mi-wizard do that (downtime: no "
                                "nodes until new ones are ready), or scale the pool yourself when it is idle.")
-        return self.item(UPDATE, f"Add the identity to pool {t.pool}.", details=details, data={"pool": pool})
+        return self.item(UPDATE, f"Add the identity to pool {t.pool}.", details=details, data={"pool_id": pool.id})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         identity = ctx.outputs("identity")
@@ -160,10 +160,10 @@ class BatchStep(Step):
         previous = ctx.state.step(self.id).outputs
         base = {"account": t.account, "name": t.pool, "resource_group": ctx.spec.target_group}
         if item.action in (NOTHING, ADOPT):
-            pool = item.data["pool"]
-            if previous.get("id", "").lower() == pool.id.lower():
+            pool_id = item.data["pool_id"]
+            if previous.get("id", "").lower() == pool_id.lower():
                 return dict(previous)
-            return {**base, "id": pool.id, "created": False, "attached_at": None, "nodes_at_attach": None,
+            return {**base, "id": pool_id, "created": False, "attached_at": None, "nodes_at_attach": None,
                     "nodes_without_identity": None}
         if item.action == CREATE:
             return self.create(ctx, identity, base)
