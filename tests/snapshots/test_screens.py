@@ -26,17 +26,18 @@ PLAN = [
     {"step": "vault", "title": "Key Vault", "action": "create",
      "reason": "Create vault kv-snap in rg-prefect-demo using Azure RBAC (per-secret least privilege).",
      "details": ["Soft delete is always on (90 days); purge protection is off."], "problems": []},
-    {"step": "operator_access", "title": "Your access to write the secret", "action": "create",
-     "reason": "Grant you Key Vault Secrets Officer on this vault so you can write the secret.", "details": [],
-     "problems": []},
     {"step": "secret", "title": "Secret", "action": "create",
-     "reason": "Store app-secret from what you typed (masked); only its version id is recorded.", "details": [],
-     "problems": []},
+     "reason": "Store app-secret from what you typed (masked) through Azure Resource Manager (no data-plane access "
+               "needed); only its version id is recorded.", "details": [], "problems": []},
     {"step": "grant", "title": "Read access for the identity", "action": "create",
-     "reason": "Key Vault Secrets User for id-snap on the secret app-secret.", "details": [], "problems": []},
-    {"step": "target", "title": "Container group (ACI)", "action": "create",
-     "reason": "Create container group cg-snap with the identity and AZURE_CLIENT_ID set.", "details": [],
-     "problems": []},
+     "reason": "Grant id-snap Key Vault Secrets User on this one secret: it can read secret values and nothing "
+               "else (least privilege).", "details": [], "problems": []},
+    {"step": "aci", "title": "Container group (ACI)", "action": "create",
+     "reason": "Create container group cg-snap (mcr.microsoft.com/azure-cli) with the identity and AZURE_CLIENT_ID "
+               "set, so the workload picks this identity.", "details": [], "problems": []},
+    {"step": "probe", "title": "Live probe: the workload's identity reads the secret", "action": "check",
+     "reason": "A short-lived container group with the identity reads the secret and reports (never the value); "
+               "it is deleted afterwards.", "details": [], "problems": []},
 ]
 LINKS = [("identity", f"id-snap: client id {IDENTITY['client_id']}, principal id {IDENTITY['principal_id']}."),
          ("attached", "cg-snap carries id-snap and sets AZURE_CLIENT_ID."),
@@ -55,7 +56,7 @@ async def loaded(pilot, selector: str = "FilterList") -> None:
 
 def test_welcome(snap_compare, snap_app, write_setup):
     """Three setups: one done (8/8), one stopped during apply (4/8), one being chosen (at Key Vault)."""
-    done = ["resource_group", "identity", "vault", "operator_access", "secret", "grant", "target", "verify"]
+    done = ["resource_group", "identity", "vault", "secret", "grant", "aci", "probe", "verify"]
     write_setup("prefect-aci", screen="result", steps={s: "done" for s in done})
     write_setup("batch-jobs", screen="apply", steps={**{s: "done" for s in done[:4]},
                                                      **{s: "pending" for s in done[4:]}})
@@ -162,9 +163,10 @@ def test_review(snap_compare, snap_app, write_setup):
 
 
 def test_apply_resumed(snap_compare, snap_app, write_setup):
-    """A setup stopped during apply: four steps done, the secret waiting; Continue offered."""
-    steps = {"resource_group": "done", "identity": "done", "vault": "done", "operator_access": "done",
-             "secret": "waiting", "grant": "pending", "target": "pending", "verify": "pending"}
+    """A setup stopped during apply: four steps done, the grant waiting (a new identity not yet known to role
+    assignments); Continue offered."""
+    steps = {"resource_group": "done", "identity": "done", "vault": "done", "secret": "done",
+             "grant": "waiting", "aci": "pending", "probe": "pending", "verify": "pending"}
     plan = [{"step": i["step"], "title": i["title"], "action": i["action"]} for i in PLAN]
     path = write_setup("snap", screen="apply", steps=steps, plan=plan)
     assert snap_compare(snap_app(), run_before=lambda pilot: open_at(pilot, path, "ApplyScreen"))
