@@ -149,14 +149,21 @@ class Checker:
             return self.reads(key, fetch)
         return fetch()
 
+    def read_by_id(self, resource_id: str, key: str, get: Callable[[Any, str, str], Any]) -> Any:
+        """The resource at `resource_id` (None when the id is malformed or nothing is there), read through the
+        cache under the steps' key `KEY:group/name`; `get(clients, group, name)` reads it."""
+        if not is_valid_resource_id(resource_id):
+            return None
+        where = parse_resource_id(resource_id)
+        group, name = str(where["resource_group"]), str(where["name"])
+        clients = self.clients.for_subscription(str(where["subscription"]))
+        return self.read(f"{key}:{group.lower()}/{name.lower()}",
+                         lambda: not_found_is_none(lambda: get(clients, group, name)))
+
     # ---- links -----------------------------------------------------------------------------------------
     def check_identity(self) -> Any:
-        identity = None
-        if is_valid_resource_id(self.target.identity_id):
-            where = parse_resource_id(self.target.identity_id)
-            msi = self.clients.for_subscription(where["subscription"]).msi.user_assigned_identities
-            identity = self.read(f"identity:{where['resource_group'].lower()}/{where['name'].lower()}",
-                                 lambda: not_found_is_none(lambda: msi.get(where["resource_group"], where["name"])))
+        identity = self.read_by_id(self.target.identity_id, "identity",
+                                   lambda c, group, name: c.msi.user_assigned_identities.get(group, name))
         if identity is None:
             self.add(Link("identity", False, f"No identity at {self.target.identity_id}.",
                           "Create it again (resume the setup) or fix the id."))
@@ -166,13 +173,9 @@ class Checker:
         return identity
 
     def find_vault(self) -> Any:
-        if is_valid_resource_id(self.target.vault_id):
-            where = parse_resource_id(self.target.vault_id)
-            vaults = self.clients.for_subscription(where["subscription"]).keyvault.vaults
-            found = self.read(f"vault:{where['resource_group'].lower()}/{where['name'].lower()}",
-                              lambda: not_found_is_none(lambda: vaults.get(where["resource_group"], where["name"])))
-            if found is not None:
-                return found  # else moved or deleted: find it by name
+        found = self.read_by_id(self.target.vault_id, "vault", lambda c, group, name: c.keyvault.vaults.get(group, name))
+        if found is not None:
+            return found  # else moved or deleted (or no id recorded): find it by name
         sub = parse_resource_id(self.target.identity_id)["subscription"]
         matches = [v for v in self.clients.for_subscription(sub).keyvault.vaults.list_by_subscription()
                    if v.name.lower() == self.target.vault_name.lower()]

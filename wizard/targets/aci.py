@@ -82,18 +82,11 @@ class AciKind(TargetKind):
 
     def check_attached(self, checker: Checker, identity: Any) -> Any:
         """The "attached" link: the group exists, carries the identity, and its containers can pick it."""
-        from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
-
-        from ..steps.base import not_found_is_none
         from ..verify import Link
         if not checker.target.container_group_id:
             return None
-        group = None
-        if is_valid_resource_id(checker.target.container_group_id):
-            where = parse_resource_id(checker.target.container_group_id)
-            groups = checker.clients.for_subscription(where["subscription"]).aci.container_groups
-            group = checker.read(f"aci:{where['resource_group'].lower()}/{where['name'].lower()}",
-                                 lambda: not_found_is_none(lambda: groups.get(where["resource_group"], where["name"])))
+        group = checker.read_by_id(checker.target.container_group_id, "aci",
+                                   lambda c, rg, name: c.aci.container_groups.get(rg, name))
         if group is None:
             checker.add(Link("attached", False, f"No container group at {checker.target.container_group_id}.",
                              "Create it again (resume the setup) or fix the id."))
