@@ -24,8 +24,13 @@ RESCALE_FIX = ("Scale the pool to 0 and back so new nodes boot with the identity
 
 
 def _parts(pool_id: str) -> tuple[str, str, str, str]:
-    parts = pool_id.strip("/").split("/")
-    return parts[1], parts[3], parts[7], parts[9]
+    """(subscription, group, account, pool) of a pool's id; IndexError for anything else (reported as missing)."""
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+    where = parse_resource_id(pool_id) if is_valid_resource_id(pool_id) else {}
+    if where.get("child_type_1", "").lower() != "pools":
+        raise IndexError(pool_id)
+    return (str(where["subscription"]), str(where["resource_group"]), str(where["name"]),
+            str(where["child_name_1"]))
 
 
 def check_pool(checker: Checker, identity: Any) -> Any:
