@@ -20,9 +20,9 @@ pytestmark = pytest.mark.timeout(60)
 def plan_now(services) -> list[dict]:
     """The plan the apply screen will make (blocking: run it in a thread)."""
     draft = services.draft
-    engine = draft.build_engine(services.session, sink=lambda _e: None, cancel=threading.Event(),
+    workspace = draft.workspace(services.session, sink=lambda _e: None, cancel=threading.Event(),
                                 secret_source=draft.secret_source(services.secret.get))
-    return [item.to_dict() for item in engine.plan().items]
+    return [item.to_dict() for item in workspace.plan().items]
 
 
 def test_apply_azure_changed_since_review(snap_compare, snap_app, write_setup):
