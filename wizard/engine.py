@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Callable
 
@@ -249,6 +249,8 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - every other Azure error stops the run, explained
             info = explain(exc)
             self._fail(step, info.code, info.explanation, info.fix, info.message)
+        if is_dataclass(outputs) and not isinstance(outputs, type):
+            outputs = asdict(outputs)  # typed for the steps after it; a plain record in the state
         self._record(step.id, status="done", action=item.action, reason=item.reason, outputs=outputs, error=None,
                      lro=None)
         self.sink(StepFinished(step=step.id, action=item.action, outputs=outputs))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from ..progress import ProgressSink, StepMessage
 from ..reads import ReadCache
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..spec import Spec
     from ..state import State
 
+S = TypeVar("S", bound="Step")
 CREATE, UPDATE, ADOPT, NOTHING, RECOVER = "create", "update", "adopt", "nothing", "recover"
 CHECK = "check"
 """A plan action that changes nothing in the setup: a live probe (its resources are transient)."""
@@ -94,6 +95,13 @@ class RunContext:
     def forget(self, key: str) -> None:
         self.reads.forget(key)
 
+    def output(self, step: type[S]) -> Any:
+        """The recorded outputs of `step`, as its typed Outputs dataclass."""
+        kind = step.Outputs
+        assert kind is not None and is_dataclass(kind), f"{step.id} has no typed outputs"
+        record = self.state.step(step.id).outputs
+        return kind(**{f.name: record[f.name] for f in fields(kind)})
+
     def outputs(self, step_id: str) -> dict[str, Any]:
         return self.state.step(step_id).outputs
 
@@ -111,6 +119,9 @@ class Step:
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
     requires: ClassVar[tuple[str, ...]] = ()
+    Outputs: ClassVar[type | None] = None
+    """Its outputs' dataclass, when typed: `apply` returns one, the state records it as a dict, and the steps after
+    it get it back typed with `ctx.output(TheStep)`."""
     proves: ClassVar[bool] = False
     """A live probe: it plans CHECK, runs only when something changed or the last verification did not pass,
     and its outputs["verdict"] is what verification judges (`apply --no-verify` leaves it out)."""
@@ -133,7 +144,9 @@ class Step:
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
         raise NotImplementedError
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> Any:
+        """Carry out the item; returns the outputs: an instance of `Outputs` when the step has typed ones, else a
+        dict of plain values."""
         raise NotImplementedError
 
     def item(self, action: str, reason: str, **kwargs: Any) -> PlanItem:

@@ -15,7 +15,7 @@ from ..azure import roles, scopes
 from ..azure.access import Grant, assignments_covering, grants_for
 from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step
 from .grant import assign_role
-from .identity import read_identity
+from .identity import IdentityOut, IdentityStep, read_identity
 
 T = TypeVar("T")
 
@@ -143,7 +143,7 @@ class ExtraGrantsStep(Step):
                          problems=problems, data={"grants": observed["grants"]})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
-        identity = ctx.outputs("identity")
+        identity: IdentityOut = ctx.output(IdentityStep)
         previous = {(g["scope"].lower(), g["role"]): g for g in ctx.state.step(self.id).outputs.get("grants", [])}
 
         def one(g: dict[str, Any]) -> dict[str, Any]:
@@ -152,10 +152,10 @@ class ExtraGrantsStep(Step):
             if have:
                 return {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
                         "assignment_id": have[0].assignment_id, "assignment_name": have[0].assignment_name,
-                        "held_as": have[0].role_name, "principal_id": identity["principal_id"],
+                        "held_as": have[0].role_name, "principal_id": identity.principal_id,
                         "granted_at": (previous.get((info.id.lower(), role.name)) or {}).get("granted_at")}
             ctx.say(self.id, f"Granting {role.name} on {info.label}")
-            record = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity["principal_id"],
+            record = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity.principal_id,
                                  principal_type="ServicePrincipal")
             record.update(label=info.label, note=spec.note, held_as=role.name)
             return record

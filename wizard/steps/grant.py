@@ -16,8 +16,8 @@ from ..azure.access import grants_for
 from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, assignment_name
-from .identity import read_identity
-from .vault import access_model, planned_model, read_vault, vault_id
+from .identity import IdentityOut, IdentityStep, read_identity
+from .vault import VaultOut, VaultStep, access_model, planned_model, read_vault, vault_id
 
 
 def can_assign_roles(ctx: RunContext, scope: str) -> bool:
@@ -149,20 +149,20 @@ class GrantStep(Step):
             if previous.get("granted_at") and previous.get("principal_id") == existing["principal_id"]:
                 existing["granted_at"] = previous["granted_at"]  # keep when we granted it, for propagation
             return existing
-        identity = ctx.outputs("identity")
-        vault = ctx.outputs("vault")
-        if item.data.get("model") == "access_policy" or vault["access_model"] == "access_policy":
+        identity: IdentityOut = ctx.output(IdentityStep)
+        vault: VaultOut = ctx.output(VaultStep)
+        if item.data.get("model") == "access_policy" or vault.access_model == "access_policy":
             perms = self.policy_permissions(ctx)
             ctx.clients.keyvault.vaults.update_access_policy(
                 ctx.spec.vault_group, ctx.spec.vault.name, "add",
-                {"properties": {"accessPolicies": [{"tenantId": identity["tenant_id"],
-                                                    "objectId": identity["principal_id"],
+                {"properties": {"accessPolicies": [{"tenantId": identity.tenant_id,
+                                                    "objectId": identity.principal_id,
                                                     "permissions": {"secrets": perms}}]}})
-            return {"model": "access_policy", "permissions": perms, "principal_id": identity["principal_id"],
+            return {"model": "access_policy", "permissions": perms, "principal_id": identity.principal_id,
                     "granted_at": time.time()}
-        scope = (secret_scope(vault["id"], ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault["id"])
+        scope = (secret_scope(vault.id, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault.id)
         ctx.say(self.id, f"Granting Key Vault Secrets User to {ctx.spec.identity.name}")
-        return assign_role(ctx, self.id, scope=scope, role=roles.SECRETS_USER, principal_id=identity["principal_id"],
+        return assign_role(ctx, self.id, scope=scope, role=roles.SECRETS_USER, principal_id=identity.principal_id,
                            principal_type="ServicePrincipal")
 
 

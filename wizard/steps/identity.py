@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_is_none
@@ -13,13 +14,26 @@ def read_identity(ctx: RunContext) -> Any:
         lambda: ctx.clients.msi.user_assigned_identities.get(spec.identity_group, spec.identity.name)))
 
 
-def identity_outputs(identity: Any) -> dict[str, Any]:
-    return {"id": identity.id, "name": identity.name, "principal_id": identity.principal_id,
-            "client_id": identity.client_id, "tenant_id": identity.tenant_id, "location": identity.location}
+@dataclass(frozen=True)
+class IdentityOut:
+    """What the identity step hands the steps after it (and records in the state)."""
+
+    id: str
+    name: str
+    principal_id: str
+    client_id: str
+    tenant_id: str
+    location: str
+
+
+def identity_outputs(identity: Any) -> IdentityOut:
+    return IdentityOut(id=identity.id, name=identity.name, principal_id=identity.principal_id,
+                       client_id=identity.client_id, tenant_id=identity.tenant_id, location=identity.location)
 
 
 class IdentityStep(Step):
     id = "identity"
+    Outputs = IdentityOut
     title = "Managed identity"
     requires = ("resource_group",)
 
@@ -38,9 +52,9 @@ class IdentityStep(Step):
                          f"{name} exists (client id {identity.client_id}).",
                          data={"outputs": identity_outputs(identity)})
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> IdentityOut:
         if "outputs" in item.data:
-            return dict(item.data["outputs"])
+            return item.data["outputs"]  # type: ignore[no-any-return]
         ctx.say(self.id, f"Creating identity {ctx.spec.identity.name}")
         identity = ctx.clients.msi.user_assigned_identities.create_or_update(
             ctx.spec.identity_group, ctx.spec.identity.name,

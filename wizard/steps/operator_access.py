@@ -17,7 +17,7 @@ from ..azure.access import grants_for
 from .base import CREATE, NOTHING, PlanItem, RunContext, Step
 from .grant import assign_role, can_assign_roles, policy_allows, secret_scope
 from .secret import secret_needs_write
-from .vault import access_model, planned_model, read_vault, vault_id
+from .vault import VaultOut, VaultStep, access_model, planned_model, read_vault, vault_id
 
 
 class OperatorAccessStep(Step):
@@ -66,13 +66,13 @@ class OperatorAccessStep(Step):
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         if not item.writes:
             return {"needed": False}
-        vault = ctx.outputs("vault")
+        vault: VaultOut = ctx.output(VaultStep)
         if item.data.get("model") == "access_policy":
             ctx.clients.keyvault.vaults.update_access_policy(
                 ctx.spec.vault_group, ctx.spec.vault.name, "add", _operator_policy(ctx))
             return {"model": "access_policy", "principal_id": ctx.operator.object_id, "temporary": True}
         ctx.say(self.id, "Granting you Key Vault Secrets Officer on the secret (temporary)")
-        out = assign_role(ctx, self.id, scope=secret_scope(vault["id"], ctx.spec.secret.name),
+        out = assign_role(ctx, self.id, scope=secret_scope(vault.id, ctx.spec.secret.name),
                           role=roles.SECRETS_OFFICER, principal_id=ctx.operator.object_id,
                           principal_type=ctx.operator.principal_type)
         return {**out, "temporary": True}

@@ -17,7 +17,7 @@ from azure.core.exceptions import HttpResponseError
 from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from .vault import read_vault
+from .vault import VaultStep, read_vault
 
 CREATED_BY = {"created-by": "mi-wizard"}
 
@@ -90,7 +90,7 @@ class SecretStep(Step):
     def _write_data_plane(self, ctx: RunContext, value: str) -> str:
         from .operator_access import remove_temporary_access
         spec = ctx.spec
-        client = ctx.clients.secrets(ctx.outputs("vault")["vault_uri"])
+        client = ctx.clients.secrets(ctx.output(VaultStep).vault_uri)
         just_granted = ctx.state.step("operator_access").action in ("create", "update")
         try:
             # A grant made moments ago reaches the data plane later (Azure: up to 10 minutes).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from azure.mgmt.core.tools import resource_id
@@ -38,14 +39,27 @@ def access_model(vault: Any) -> str:
     return "rbac" if vault.properties.enable_rbac_authorization else "access_policy"
 
 
-def vault_outputs(vault: Any) -> dict[str, Any]:
-    return {"id": vault.id, "name": vault.name, "vault_uri": vault.properties.vault_uri,
-            "access_model": access_model(vault), "location": vault.location,
-            "purge_protection": bool(vault.properties.enable_purge_protection)}
+@dataclass(frozen=True)
+class VaultOut:
+    """What the vault step hands the steps after it (and records in the state)."""
+
+    id: str
+    name: str
+    vault_uri: str
+    access_model: str
+    location: str
+    purge_protection: bool
+
+
+def vault_outputs(vault: Any) -> VaultOut:
+    return VaultOut(id=vault.id, name=vault.name, vault_uri=vault.properties.vault_uri,
+                    access_model=access_model(vault), location=vault.location,
+                    purge_protection=bool(vault.properties.enable_purge_protection))
 
 
 class VaultStep(Step):
     id = "vault"
+    Outputs = VaultOut
     title = "Key Vault"
     requires = ("resource_group",)
 
@@ -123,11 +137,11 @@ class VaultStep(Step):
             "(if_soft_deleted = \"recover\"), use another name, or purge it (if_soft_deleted = \"purge\" and "
             "confirm_purge = true)."])
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> VaultOut:
         spec = ctx.spec
         vaults = ctx.clients.keyvault.vaults
         if "outputs" in item.data and item.data.get("provisioning") in (None, "Succeeded"):
-            return dict(item.data["outputs"])
+            return item.data["outputs"]  # type: ignore[no-any-return]
         # A new vault, or one still provisioning: the create (an idempotent PUT) runs until it settles.
         if item.data.get("purge"):
             ctx.say(self.id, f"Purging the soft-deleted vault {spec.vault.name}")

@@ -18,6 +18,8 @@ from azure.mgmt.core.tools import parse_resource_id, resource_id
 
 from ..progress import Cancelled
 from ..steps.base import CHECK, NOTHING, PlanItem, RunContext, Step
+from ..steps.identity import IdentityStep
+from ..steps.vault import VaultStep
 
 
 class ProbeStep(Step):
@@ -57,7 +59,7 @@ class ProbeStep(Step):
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         if item.action == NOTHING:
             return dict(ctx.state.step(self.id).outputs)
-        identity, vault, grant = ctx.outputs("identity"), ctx.outputs("vault"), ctx.outputs("grant")
+        identity, vault, grant = ctx.output(IdentityStep), ctx.output(VaultStep), ctx.outputs("grant")
         spec = ctx.spec
         granted_at = grant.get("granted_at")
         age = time.time() - granted_at if granted_at else None
@@ -74,7 +76,7 @@ class ProbeStep(Step):
 
         ctx.say(self.id, "Starting the probe container" + (" (it keeps trying while the grant propagates)"
                                                            if wait_s else ""))
-        verdict = run_aci_probe(ctx.clients, where, SimpleNamespace(**identity), vault["vault_uri"],
+        verdict = run_aci_probe(ctx.clients, where, identity, vault.vault_uri,
                                 spec.secret.name, image=spec.verify.probe_image or ctx.clients.profile.probe_image,
                                 cancel=ctx.cancel, wait_s=wait_s, await_delete=False, on_created=remember)
         return {"verdict": {k: v for k, v in verdict.items() if k != "probe_group"},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from ..steps.identity import read_identity
+from ..steps.identity import IdentityOut, IdentityStep, read_identity
 from .aci import CLIENT_ID_ENV, attached_ids, client_id_env
 from ..steps.lro import run_lro
 
@@ -78,7 +78,7 @@ class AciStep(Step):
                                "group": group.as_dict()})  # the whole group as data: a re-deploy restates it
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
-        identity = ctx.outputs("identity")
+        identity: IdentityOut = ctx.output(IdentityStep)
         spec = ctx.spec
         aci = ctx.clients.aci.container_groups
         if item.action in (NOTHING, ADOPT):
@@ -102,11 +102,11 @@ class AciStep(Step):
         return {"id": result.id, "name": result.name, "restarted": existing is not None}
 
     @staticmethod
-    def new_group(ctx: RunContext, identity: dict[str, Any]) -> Any:
+    def new_group(ctx: RunContext, identity: IdentityOut) -> Any:
         from azure.mgmt.containerinstance import models as m
         spec = ctx.spec.target
         env = [m.EnvironmentVariable(name=k, value=v) for k, v in spec.environment.items() if k != CLIENT_ID_ENV]
-        env.append(m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity["client_id"]))
+        env.append(m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity.client_id))
         container = m.Container(name=spec.container_group, image=spec.image, command=spec.command or None,
                                 environment_variables=env,
                                 resources=m.ResourceRequirements(requests=m.ResourceRequests(
@@ -115,23 +115,23 @@ class AciStep(Step):
             location=ctx.spec.location, containers=[container], os_type="Linux", restart_policy=spec.restart_policy,
             tags={"created-by": "mi-wizard"},
             identity=m.ContainerGroupIdentity(type="UserAssigned",
-                                              user_assigned_identities={identity["id"]: m.UserAssignedIdentities()}))
+                                              user_assigned_identities={identity.id: m.UserAssignedIdentities()}))
 
     @staticmethod
-    def with_identity(planned: dict[str, Any], identity: dict[str, Any]) -> Any:
+    def with_identity(planned: dict[str, Any], identity: IdentityOut) -> Any:
         """The planned group (a new model built from the plan's data, which stays as it was), every property
         kept, plus the identity (and AZURE_CLIENT_ID where unset)."""
         from azure.mgmt.containerinstance import models as m
         group = m.ContainerGroup.from_dict(planned)
         current = group.identity
         ids = {k: m.UserAssignedIdentities() for k in ((current.user_assigned_identities or {}) if current else {})}
-        ids[identity["id"]] = m.UserAssignedIdentities()
+        ids[identity.id] = m.UserAssignedIdentities()
         kind = "SystemAssigned, UserAssigned" if current and "SystemAssigned" in (current.type or "") else "UserAssigned"
         group.identity = m.ContainerGroupIdentity(type=kind, user_assigned_identities=ids)
         for container in group.containers:
             if client_id_env(container) is None:
                 container.environment_variables = list(container.environment_variables or []) + [
-                    m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity["client_id"])]
+                    m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity.client_id)]
             container.instance_view = None
         group.instance_view = None
         return group

@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceModifiedError
 
 from ..waits import WaitExpired, wait_for
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from ..steps.identity import read_identity
+from ..steps.identity import IdentityOut, IdentityStep, read_identity
 
 RESIZE_LIMIT_S = 1800.0
 """Azure resizes take minutes (and resizeTimeout defaults to 15 minutes); give up after 30."""
@@ -155,7 +155,7 @@ class BatchStep(Step):
         return self.item(UPDATE, f"Add the identity to pool {t.pool}.", details=details, data={"pool_id": pool.id})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
-        identity = ctx.outputs("identity")
+        identity: IdentityOut = ctx.output(IdentityStep)
         t = ctx.spec.target
         previous = ctx.state.step(self.id).outputs
         base = {"account": t.account, "name": t.pool, "resource_group": ctx.spec.target_group}
@@ -170,11 +170,11 @@ class BatchStep(Step):
         nodes: dict[str, int] = {}
 
         def add(pool: Any) -> Any:
-            if has_identity(pool, identity["id"]):
+            if has_identity(pool, identity.id):
                 return None
             nodes.update(node_counts(pool))
             ids = {i: {} for i in pool_identity_ids(pool)}
-            ids[identity["id"]] = {}
+            ids[identity.id] = {}
             return {"identity": {"type": "UserAssigned", "userAssignedIdentities": ids}}
 
         ctx.say(self.id, f"Adding the identity to pool {t.pool}")
@@ -183,10 +183,10 @@ class BatchStep(Step):
         return {**base, "id": pool.id, "created": False, "attached_at": time.time(), "nodes_at_attach": nodes or None,
                 "nodes_without_identity": bool(sum(nodes.values())) if nodes else None}
 
-    def create(self, ctx: RunContext, identity: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    def create(self, ctx: RunContext, identity: IdentityOut, base: dict[str, Any]) -> dict[str, Any]:
         t = ctx.spec.target
         publisher, offer, sku, version = t.node_image.split(":")
-        body = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {identity["id"]: {}}},
+        body = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {identity.id: {}}},
                 "properties": {"vmSize": t.vm_size, "deploymentConfiguration": {"virtualMachineConfiguration": {
                     "imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": version},
                     "nodeAgentSkuId": t.node_agent_sku}},
