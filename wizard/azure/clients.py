@@ -38,6 +38,23 @@ def make_credential(profile: CloudProfile, kind: str = "auto", **kwargs: Any) ->
                                            **common)
 
 
+POOL_SIZE = 32
+"""Open connections kept per client. requests keeps 10 by default: a burst of parallel steps (20 grants side by
+side) would drop the rest after each call and pay a new TLS handshake for each next one."""
+
+
+def pooled_transport(**config: Any) -> Any:
+    """The SDK's requests transport with a connection pool as large as the engine's parallelism (`config`: the
+    transport's settings, e.g. connection_verify, which a client given a transport no longer applies itself)."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return RequestsTransport(session=session, session_owner=True, **config)
+
+
 BATCH_SCOPES = {"public": "https://batch.core.windows.net//.default",
                 "sandbox": "https://batch.core.windows.net//.default",
                 "china": "https://batch.chinacloudapi.cn/.default",
@@ -50,10 +67,12 @@ class AzureClients:
     The clients are typed Any on purpose: the steps hand the SDK plain dicts where its stubs name model classes
     (which it accepts and serialises alike), and they read models' Optional fields that Azure always sets."""
 
-    def __init__(self, profile: CloudProfile, credential: TokenCredential, subscription_id: str | None = None):
+    def __init__(self, profile: CloudProfile, credential: TokenCredential, subscription_id: str | None = None,
+                 *, _shared: tuple[dict[tuple[str, str | None], Any], threading.Lock] | None = None):
         self.profile, self.credential, self.subscription_id = profile, credential, subscription_id
-        self._cache: dict[tuple[str, str | None], Any] = {}
-        self._lock = threading.Lock()
+        # Shared by every subscription's view: a client (and its pool of open TLS connections) is built once per
+        # (kind, subscription) however often a step asks for another subscription's clients.
+        self._cache, self._lock = _shared or ({}, threading.Lock())
 
     def _client(self, key: str, build: Callable[[], _C]) -> _C:
         with self._lock:
@@ -63,6 +82,9 @@ class AzureClients:
             client: _C = self._cache[cache_key]
             return client
 
+    def _arm_kwargs(self) -> dict[str, Any]:
+        return {**self.profile.client_kwargs(), "transport": pooled_transport(**self.profile.transport_kwargs())}
+
     def _subscription(self) -> str:
         """The subscription of a subscription-scoped client; without one the SDK would refuse it just the same."""
         if self.subscription_id is None:
@@ -70,49 +92,48 @@ class AzureClients:
         return self.subscription_id
 
     def for_subscription(self, subscription_id: str) -> AzureClients:
-        other = AzureClients(self.profile, self.credential, subscription_id)
-        return other
+        return AzureClients(self.profile, self.credential, subscription_id, _shared=(self._cache, self._lock))
 
     @property
     def subscriptions(self) -> Any:
         from azure.mgmt.resource.subscriptions import SubscriptionClient
-        return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self.profile.client_kwargs()))
+        return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self._arm_kwargs()))
 
     @property
     def resources(self) -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
         return self._client("resources", lambda: ResourceManagementClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     @property
     def msi(self) -> Any:
         from azure.mgmt.msi import ManagedServiceIdentityClient
         return self._client("msi", lambda: ManagedServiceIdentityClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     @property
     def keyvault(self) -> Any:
         from azure.mgmt.keyvault import KeyVaultManagementClient
         return self._client("keyvault", lambda: KeyVaultManagementClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     @property
     def authorization(self) -> Any:
         from azure.mgmt.authorization import AuthorizationManagementClient
         return self._client("authorization", lambda: AuthorizationManagementClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     @property
     def aci(self) -> Any:
         from azure.mgmt.containerinstance import ContainerInstanceManagementClient
         return self._client("aci", lambda: ContainerInstanceManagementClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     @property
     def batch(self) -> Any:
         from azure.mgmt.batch import BatchManagementClient
         return self._client("batch", lambda: BatchManagementClient(
-            self.credential, self._subscription(), **self.profile.client_kwargs()))
+            self.credential, self._subscription(), **self._arm_kwargs()))
 
     def batch_data(self, endpoint: str) -> Any:
         """The Batch service (data plane) client of one account; `endpoint` is its accountEndpoint."""
