@@ -1,4 +1,9 @@
-"""Welcome: the setups in progress (resume one), start a new one, open a spec file, or try the sandbox."""
+"""Welcome: the setups in progress (resume one), start a new one, open a spec file, or try the sandbox.
+
+The first screen of `mi-wizard`: it paints before wizard.draft, the dialogs and the messages are imported (the
+workers and actions that need them import them), and it lists the setups (reading every state file) in a worker
+once it has painted.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from .services import Services
-
-# The first screen: it paints before wizard.draft, the dialogs and the messages are imported (workers and actions
-# import them when they run), and lists the setups once it has painted.
 
 HELP = """
 Each **setup** gives one workload (for example Prefect flow runs on Azure Container Instances) a user-assigned
@@ -67,7 +69,8 @@ class WelcomeScreen(Screen):
                 yield Button("Resume", id="resume", variant="primary", disabled=True)
                 yield Button("Start new", id="new")
                 yield Button("Open a spec file", id="open")
-                yield Button("Try the sandbox", id="sandbox")
+                if not self.services.sandbox:  # on the sandbox already (it stays on it): no such button
+                    yield Button("Try the sandbox", id="sandbox")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -75,7 +78,6 @@ class WelcomeScreen(Screen):
         table = self.query_one("#setups", DataTable)
         table.add_columns("Setup", "Progress", "At", "Last touched", "Target")
         table.display = False  # until the setups are listed: shown only when there are some
-        self.query_one("#sandbox", Button).display = not self.services.sandbox
         self.show_connection()
         if not self.services.sandbox and self.services.session is None:
             self.call_after_refresh(self.detect)
