@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from wizard.state import StateStore
@@ -48,6 +50,21 @@ async def test_quitting_at_the_vault_screen_resumes_there_with_everything_kept(m
     assert StateStore(state_dir / "resume-vault.json").load().spec["vault"]["name"] == "kv-typed-before-quit"
 
 
+def until_unlocked(store: StateStore, limit_s: float = 60.0) -> bool:
+    """Wait until no run holds the setup's lock (True), or give up after `limit_s` (False)."""
+    import time
+
+    from wizard.state import StateLocked
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            with store.lock():
+                return True
+        except StateLocked:
+            threading.Event().wait(0.05)
+    return False
+
+
 async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox):
     # The vault's creation is held in progress: quit while it is in flight, before the secret is stored.
     hold = sandbox.realism.hold("lro:keyvault_create")
@@ -57,7 +74,11 @@ async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox)
             await apply_until_waiting(pilot, "resume-apply", until=lambda: hold.reached.is_set() and
                                       "long-running" in screen_text(first))
             await pilot.press("ctrl+q")
-        stopped = StateStore(state_dir / "resume-apply.json").load()
+        # Quitting stops the apply's thread at its next check; a real quit ends the process (and its lock) at
+        # once, this test's process goes on: wait until the stopped run has let go of the setup.
+        store = StateStore(state_dir / "resume-apply.json")
+        assert until_unlocked(store), "the stopped apply never released the setup"
+        stopped = store.load()
         assert stopped.ui["screen"] == "apply"
         assert stopped.step("vault").status in ("waiting", "running") and stopped.step("vault").lro
         assert stopped.step("secret").status == "pending"
