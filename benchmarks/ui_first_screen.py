@@ -172,7 +172,7 @@ def main() -> int:
     load_after = os.getloadavg()[0]
     bare = statistics.median(times["bare Textual app"])
     wiz = statistics.median(times["mi-wizard --sandbox"])
-    paired = statistics.median(w / b for b, w in zip(times["bare Textual app"], times["mi-wizard --sandbox"]))
+    paired = statistics.median(w / b for b, w in zip(times["bare Textual app"], times["mi-wizard --sandbox"], strict=True))
     print(f"time to the first screen in tmux ({WIDTH}x{HEIGHT}), median of {args.runs} alternating runs "
           f"(load average {load_before:.2f} before, {load_after:.2f} after, {os.cpu_count()} CPUs):")
     for name, values in times.items():

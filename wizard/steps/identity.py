@@ -9,7 +9,11 @@ from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_
 
 
 def read_identity(ctx: RunContext) -> Any:
+    """The identity as Azure has it; None when it does not exist, or when this run's plan creates it (or its
+    group): there is nothing to read then."""
     spec = ctx.spec
+    if ctx.plan_creates("identity") or ctx.group_created(spec.identity_group):
+        return None
     return ctx.read(f"identity:{spec.identity_group.lower()}/{spec.identity.name.lower()}", lambda: not_found_is_none(
         lambda: ctx.clients.msi.user_assigned_identities.get(spec.identity_group, spec.identity.name)))
 

@@ -80,11 +80,11 @@ class SecretStep(Step):
                 written = ctx.clients.keyvault.secrets.create_or_update(spec.vault_group, spec.vault.name,
                                                                         spec.secret.name, body)
                 version = _version_of(written.properties.secret_uri_with_version)
+                ctx.reads.put(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}", written)
             else:
                 version = self._write_data_plane(ctx, value)
         finally:
             value = None  # drop our reference to the value as soon as it is written
-        ctx.forget(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}")
         return {"name": spec.secret.name, "version": version}
 
     def _write_data_plane(self, ctx: RunContext, value: str) -> str:
@@ -106,6 +106,7 @@ class SecretStep(Step):
                                 "vault's owner for Key Vault Secrets Officer on the secret.", str(err)) from None
             raise
         remove_temporary_access(ctx)
+        ctx.forget(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}")  # the data plane's answer differs
         return str(written.properties.version)
 
 

@@ -151,7 +151,7 @@ class VaultStep(Step):
         ctx.say(self.id, ("Recovering" if item.action == RECOVER else "Creating") + f" vault {spec.vault.name}")
         vault = run_lro(ctx, self.id, "vault_create",
                         lambda **kw: vaults.begin_create_or_update(spec.vault_group, spec.vault.name, body, **kw))
-        ctx.forget(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}")
+        ctx.reads.put(f"vault:{spec.vault_group.lower()}/{spec.vault.name.lower()}", vault)  # as Azure answered
         return vault_outputs(vault)
 
     def _create_body(self, ctx: RunContext, *, recover: bool, location: str | None) -> dict[str, Any]:

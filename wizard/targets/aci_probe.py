@@ -128,7 +128,7 @@ def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secre
     try:
         aci.container_groups.begin_create_or_update(rg, name, body).result()
         deadline = time.monotonic() + PROBE_TIMEOUT_S + wait_s
-        pause = 0.25  # the probe runs for seconds: look often at first, then back off
+        pause = 0.1  # the probe answers within a second or so of starting: look often at first, then back off
         while True:
             current = aci.container_groups.get(rg, name)
             view = current.containers[0].instance_view

@@ -95,7 +95,7 @@ class AciStep(Step):
         ctx.say(self.id, f"Deploying container group {spec.target.container_group}")
         result = run_lro(ctx, self.id, "aci_create", lambda **kw: aci.begin_create_or_update(
             spec.target_group, spec.target.container_group, desired, **kw))
-        ctx.forget(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}")
+        ctx.reads.put(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}", result)
         if result.provisioning_state == "Failed":
             raise StepError("ContainerGroupFailed", f"{result.name} failed to deploy.",
                             "Check the image, command and resources, then resume.")

@@ -45,7 +45,13 @@ class ArgvWatch:
 def test_full_aci_setup_from_empty_group_to_passing_probe(harness, sandbox, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     spec = build_spec()
-    engine = harness.engine(spec)
+    # The vault's creation is held in progress until the identity is made: the graph, not a list, lets it finish.
+    vault_creating = sandbox.realism.hold("lro:keyvault_create")
+
+    def release_once_identity_done(event) -> None:
+        if isinstance(event, StepFinished) and event.step == "identity":
+            vault_creating.release()
+    engine = harness.engine(spec, sink=release_once_identity_done)
     with ArgvWatch(SECRET_VALUE) as watch:
         plan = engine.plan()
         assert not plan.problems, plan.problems
@@ -67,7 +73,7 @@ def test_full_aci_setup_from_empty_group_to_passing_probe(harness, sandbox, tmp_
     assert groups == ["cg-flows"]
     # The long vault creation was in flight while the identity was made (the graph, not a list).
     finished = [e.step for e in harness.sinks[0].of(StepFinished)]
-    assert finished.index("identity") < finished.index("vault")
+    assert finished.index("identity") < finished.index("vault") and vault_creating.reached.is_set()
     assert harness.sinks[0].of(OperationStarted)
     # The secret value: not in the state dir, not in any log record, not in any process's argument list.
     assert_secret_nowhere(harness.state_dir)
