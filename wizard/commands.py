@@ -171,11 +171,13 @@ def cmd_plan(args: Any, session: Any) -> int:
 def cmd_apply(args: Any, session: Any) -> int:
     from .engine import PlanError
     from .outputs import next_steps_for_state
-    from .saved_plan import is_plan_file, load_plan
+    from .saved_plan import StalePlan, is_plan_file, load_plan, state_changes
     saved = load_plan(args.spec) if is_plan_file(args.spec) else None
     args.saved_plan = saved
     secret_from = args.secret_from or (saved.secret_from if saved else None) or "prompt"
     workspace = _workspace(args, session, secret_from=secret_from)
+    if saved is not None and state_changes(saved, workspace.state()):  # said first: nothing else matters then
+        raise StalePlan(state_changes(saved, workspace.state()))
     plan = workspace.plan()
     if plan.problems:
         raise PlanError(plan.problems)

@@ -98,24 +98,28 @@ def load_plan(path: Path) -> SavedPlan:
 
 def plan_changes(promised: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> list[str]:
     """What differs between a reviewed (or saved) plan and the plan made now, one line per step."""
-    before = {i["step"]: i for i in promised}
-    after = {i["step"]: i for i in fresh}
+    # A live probe (action "check") changes nothing in the setup: whether it runs (`--no-verify`, or the last
+    # verification passed) is not part of the contract.
+    before = {i["step"]: i for i in promised if i.get("action") != "check"}
+    after = {i["step"]: i for i in fresh if i.get("action") != "check"}
     changes = []
     for step in list(before) + [s for s in after if s not in before]:
         old, new = before.get(step), after.get(step)
         if old is None:
             added = after[step]  # in one plan at least
-            changes.append(f"{added['title']}: newly planned: {added['action']} ({added['reason']})")
+            if added["action"] != "nothing":  # a step that does nothing changes nothing, planned or not
+                changes.append(f"{added['title']}: newly planned: {added['action']} ({added['reason']})")
         elif new is None:
-            changes.append(f"{old['title']}: no longer planned (was {old['action']})")
+            if old["action"] != "nothing":
+                changes.append(f"{old['title']}: no longer planned (was {old['action']})")
         elif any(old.get(k) != new.get(k) for k in COMPARED):
             what = (f"{old['action']} -> {new['action']}" if old["action"] != new["action"] else new["action"])
             changes.append(f"{new['title']}: {what}: now \"{new['reason']}\" (was \"{old['reason']}\")")
     return changes
 
 
-def check_current(saved: SavedPlan, state: State | None, fresh_items: list[dict[str, Any]]) -> None:
-    """Refuse (StalePlan) a saved plan whose state moved on, or whose decisions Azure no longer supports."""
+def state_changes(saved: SavedPlan, state: State | None) -> list[str]:
+    """How the setup's state moved on since the plan was made (another run, another setup at the same path)."""
     changes = []
     if saved.lineage is None and state is not None and state.serial > 0:
         changes.append(f"the setup {saved.setup} was created after this plan was made (state serial {state.serial})")
@@ -127,6 +131,12 @@ def check_current(saved: SavedPlan, state: State | None, fresh_items: list[dict[
         elif state.serial != saved.serial:
             changes.append(f"the state moved on since the plan (serial {saved.serial} -> {state.serial}): another "
                            "run changed this setup")
+    return changes
+
+
+def check_current(saved: SavedPlan, state: State | None, fresh_items: list[dict[str, Any]]) -> None:
+    """Refuse (StalePlan) a saved plan whose state moved on, or whose decisions Azure no longer supports."""
+    changes = state_changes(saved, state)
     changes += plan_changes(saved.items, fresh_items)
     if changes:
         raise StalePlan(changes)

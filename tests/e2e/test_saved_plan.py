@@ -57,6 +57,19 @@ def test_saved_plan_applies_exactly_its_items(cli, sandbox, tmp_path):
     assert code == 0, text  # nothing left to change
 
 
+def test_a_saved_plan_applied_twice_is_stale_before_anything_else(cli, sandbox, tmp_path, monkeypatch):
+    plan_file = tmp_path / "once.plan"
+    assert cli("plan", str(ROOT / "examples/prefect-aci.toml"), "--secret-from", "env:GIT_TOKEN",
+               "--out", str(plan_file))[0] == 0
+    assert cli("apply", str(plan_file), "--no-verify")[0] == 0
+    monkeypatch.delenv("GIT_TOKEN")  # the second apply would need the value: staleness is said first
+    mark = len(sandbox.calls)
+    code, text = cli("apply", str(plan_file))
+    assert code == 2 and "stale" in text and "was created after this plan was made" in text
+    assert "GIT_TOKEN" not in text
+    assert writes(sandbox, mark) == []
+
+
 def test_plan_made_stale_by_an_out_of_band_change_is_refused_before_any_write(cli, sandbox, tmp_path, az):
     plan_file = tmp_path / "setup.plan"
     code, text = cli("plan", str(ROOT / "examples/prefect-aci.toml"), "--secret-from", "env:GIT_TOKEN",
