@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
     from . import commands
     try:
-        return getattr(commands, f"cmd_{args.command}")(args)
+        code: int = getattr(commands, f"cmd_{args.command}")(args)
+        return code
     except KeyboardInterrupt:
         print("\nStopped. The state is saved; run the same command again to resume.", file=sys.stderr)
         return STOPPED

@@ -6,10 +6,13 @@ Each target runs the probe its own way (wizard/targets/aci_probe.py, wizard/targ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .verify import Link
 
 
-def verdict_link(verdict: dict[str, Any], grant_ok: bool, identity: Any):
+def verdict_link(verdict: dict[str, Any], grant_ok: bool, identity: Any) -> Link:
     from .verify import Link
     if verdict.get("ok"):
         return Link("probe", True, f"The workload read the secret with its identity (version {verdict.get('version')}).")

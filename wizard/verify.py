@@ -129,8 +129,9 @@ class Checker:
                 secret_ok = self.check_secret(vault)
         # Independent links, read side by side (bounded) and reported in order.
         from .steps.extra_grants import in_parallel
-        for link in in_parallel([lambda g=g: verify_links.check_extra_grant(self, identity, g)
-                                 for g in self.target.grants]):
+        checks: list[Callable[[], Link]] = [lambda g=g: verify_links.check_extra_grant(self, identity, g)  # type: ignore[misc]
+                                            for g in self.target.grants]
+        for link in in_parallel(checks):
             self.add(link)
         for kind, found, ok in attached:
             if found is None:

@@ -101,7 +101,8 @@ class Workspace:
     def verify(self, *, probe: bool | None = True) -> Report:
         """Check every link of the setup as its state records it (a live probe with probe=True)."""
         from .engine import verify_setup
-        return verify_setup(self.engine, probe=probe)
+        report: Report = verify_setup(self.engine, probe=probe)
+        return report
 
     def state(self) -> State:
         return self.engine.open_state()

@@ -49,7 +49,7 @@ class FederationStep(Step):
     title = "Federated credentials"
     requires = ("identity",)
 
-    def applies(self, spec) -> bool:
+    def applies(self, spec: Any) -> bool:
         return bool(spec.federation)
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:

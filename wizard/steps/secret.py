@@ -70,6 +70,7 @@ class SecretStep(Step):
         spec = ctx.spec
         if not item.writes:
             return {"name": spec.secret.name, "version": item.data["version"]}
+        assert ctx.secret_source is not None  # the plan refused a write with no source (a problem)
         value = ctx.secret_source.read()
         try:
             if spec.vault.secret_write == "arm":
@@ -84,7 +85,7 @@ class SecretStep(Step):
             else:
                 version = self._write_data_plane(ctx, value)
         finally:
-            value = None  # drop our reference to the value as soon as it is written
+            del value  # drop this step's reference to the value as soon as it is written
         return {"name": spec.secret.name, "version": version}
 
     def _write_data_plane(self, ctx: RunContext, value: str) -> str:

@@ -32,6 +32,12 @@ class AciTarget(TargetSpec):
     recreate_if_terminated: bool = False
 
 
+def aci_target(spec: Spec) -> AciTarget:
+    """The spec's target as the ACI table it is (the ACI steps run only for kind "aci")."""
+    assert isinstance(spec.target, AciTarget), f"not an ACI target: {spec.target.kind}"
+    return spec.target
+
+
 def attached_ids(group: Any) -> dict[str, Any]:
     identity = getattr(group, "identity", None)
     return {k.lower(): v for k, v in ((identity.user_assigned_identities or {}) if identity else {}).items()}

@@ -19,6 +19,7 @@ from azure.mgmt.core.tools import parse_resource_id, resource_id
 from ..progress import Cancelled
 from ..steps.base import CHECK, NOTHING, PlanItem, RunContext, Step
 from ..steps.identity import IdentityStep
+from .aci import aci_target
 from ..steps.vault import VaultStep
 
 
@@ -65,7 +66,7 @@ class ProbeStep(Step):
         age = time.time() - granted_at if granted_at else None
         # A grant exists (this run wrote or found it): a refusal means "not yet" while it is young.
         wait_s = max(0.0, spec.verify.wait_limit_s - age) if age is not None else 0.0
-        where = SimpleNamespace(id=_group_id(ctx), name=spec.target.container_group, location=spec.location)
+        where = SimpleNamespace(id=_group_id(ctx), name=aci_target(spec).container_group, location=spec.location)
         record = ctx.state.step(self.id)
 
         def remember(probe_group: str) -> None:
@@ -86,7 +87,7 @@ class ProbeStep(Step):
 def _group_id(ctx: RunContext) -> str:
     return resource_id(subscription=ctx.subscription_id, resource_group=ctx.spec.target_group,
                        namespace="Microsoft.ContainerInstance", type="containerGroups",
-                       name=ctx.spec.target.container_group)
+                       name=aci_target(ctx.spec).container_group)
 
 
 PROBE_TIMEOUT_S = 600.0
@@ -109,7 +110,7 @@ def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secre
     from ..verify import probe_name
 
     where = parse_resource_id(group.id)
-    sub, rg = where["subscription"], where["resource_group"]
+    sub, rg = str(where["subscription"]), str(where["resource_group"])
     aci = clients.for_subscription(sub).aci
     name = probe_name(group.name)
     probe_id = resource_id(subscription=sub, resource_group=rg, namespace="Microsoft.ContainerInstance",

@@ -11,13 +11,13 @@ from typing import Any
 
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
 from ..steps.identity import IdentityOut, IdentityStep, read_identity
-from .aci import CLIENT_ID_ENV, attached_ids, client_id_env
+from .aci import CLIENT_ID_ENV, aci_target, attached_ids, client_id_env
 from ..steps.lro import run_lro
 
 def read_group(ctx: RunContext) -> Any:
     spec = ctx.spec
-    return ctx.read(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}", lambda: not_found_is_none(
-        lambda: ctx.clients.aci.container_groups.get(spec.target_group, spec.target.container_group)))
+    return ctx.read(f"aci:{spec.target_group.lower()}/{aci_target(spec).container_group.lower()}", lambda: not_found_is_none(
+        lambda: ctx.clients.aci.container_groups.get(spec.target_group, aci_target(spec).container_group)))
 
 
 def terminated(group: Any) -> bool:
@@ -40,7 +40,7 @@ class AciStep(Step):
         return {"group": read_group(ctx), "identity": read_identity(ctx)}
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        spec, group, identity = ctx.spec.target, observed["group"], observed["identity"]
+        spec, group, identity = aci_target(ctx.spec), observed["group"], observed["identity"]
         name = spec.container_group
         if group is None:
             if spec.existing:
@@ -91,11 +91,11 @@ class AciStep(Step):
             if item.data["terminated"]:
                 ctx.say(self.id, f"Deleting the terminated group {item.data['name']} to re-create it")
                 run_lro(ctx, self.id, "aci_delete",
-                        lambda **kw: aci.begin_delete(spec.target_group, spec.target.container_group, **kw))
-        ctx.say(self.id, f"Deploying container group {spec.target.container_group}")
+                        lambda **kw: aci.begin_delete(spec.target_group, aci_target(spec).container_group, **kw))
+        ctx.say(self.id, f"Deploying container group {aci_target(spec).container_group}")
         result = run_lro(ctx, self.id, "aci_create", lambda **kw: aci.begin_create_or_update(
-            spec.target_group, spec.target.container_group, desired, **kw))
-        ctx.reads.put(f"aci:{spec.target_group.lower()}/{spec.target.container_group.lower()}", result)
+            spec.target_group, aci_target(spec).container_group, desired, **kw))
+        ctx.reads.put(f"aci:{spec.target_group.lower()}/{aci_target(spec).container_group.lower()}", result)
         if result.provisioning_state == "Failed":
             raise StepError("ContainerGroupFailed", f"{result.name} failed to deploy.",
                             "Check the image, command and resources, then resume.")
@@ -104,7 +104,7 @@ class AciStep(Step):
     @staticmethod
     def new_group(ctx: RunContext, identity: IdentityOut) -> Any:
         from azure.mgmt.containerinstance import models as m
-        spec = ctx.spec.target
+        spec = aci_target(ctx.spec)
         env = [m.EnvironmentVariable(name=k, value=v) for k, v in spec.environment.items() if k != CLIENT_ID_ENV]
         env.append(m.EnvironmentVariable(name=CLIENT_ID_ENV, value=identity.client_id))
         container = m.Container(name=spec.container_group, image=spec.image, command=spec.command or None,

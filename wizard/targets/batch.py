@@ -37,6 +37,12 @@ class BatchTarget(TargetSpec):
     counts so its nodes get the identity (running tasks finish first; the pool has no nodes meanwhile)."""
 
 
+def batch_target(spec: Spec) -> BatchTarget:
+    """The spec's target as the Batch table it is (the Batch steps run only for kind "batch")."""
+    assert isinstance(spec.target, BatchTarget), f"not a Batch target: {spec.target.kind}"
+    return spec.target
+
+
 def batch_problems(target: BatchTarget) -> list[str]:
     from ..azure import names
     problems = []

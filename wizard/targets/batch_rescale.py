@@ -15,6 +15,7 @@ from typing import Any
 
 from ..steps.base import NOTHING, UPDATE, PlanItem, RunContext, Step
 from .batch_steps import has_identity, node_counts, patch_pool, read_pool, wait_steady
+from .batch import batch_target
 from ..steps.identity import read_identity
 
 OPERATION = "batch_rescale"
@@ -66,8 +67,8 @@ class RescaleStep(Step):
     title = "Nodes with the identity (scale to 0 and back)"
     requires = ("batch",)
 
-    def applies(self, spec) -> bool:
-        return spec.target.kind == "batch"
+    def applies(self, spec: Any) -> bool:
+        return bool(spec.target.kind == "batch")
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         if ctx.group_created(ctx.spec.target_group):
@@ -75,7 +76,7 @@ class RescaleStep(Step):
         return {"pool": read_pool(ctx), "identity": read_identity(ctx)}
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        t, pool, identity = ctx.spec.target, observed["pool"], observed["identity"]
+        t, pool, identity = batch_target(ctx.spec), observed["pool"], observed["identity"]
         inflight = self.inflight(ctx)
         if inflight is not None:
             o = inflight["original"]
@@ -116,13 +117,13 @@ class RescaleStep(Step):
         if item.action == NOTHING:
             return dict(ctx.state.step(self.id).outputs) or {"phase": "not_needed"}
         record = ctx.state.step(self.id)
-        progress = item.data.get("inflight")
+        progress: dict[str, Any] | None = item.data.get("inflight")
         if progress is None:
             # Recorded before the first resize: a resume must restore these, not the 0 it may find.
             progress = {"operation": OPERATION, "original": item.data["original"], "phase": "scaling_down",
                         "started_at": time.time()}
             self.record(ctx, record, progress)
-        original, name = progress["original"], ctx.spec.target.pool
+        original, name = progress["original"], batch_target(ctx.spec).pool
         if progress["phase"] == "scaling_down":
             ctx.say(self.id, f"Scaling {name} to 0 nodes")
             wait_steady(ctx, self.id, f"{name} to finish its current resize")
@@ -130,8 +131,8 @@ class RescaleStep(Step):
                 "fixedScale": {"targetDedicatedNodes": 0, "targetLowPriorityNodes": 0,
                                "nodeDeallocationOption": DRAIN}}}})
             wait_steady(ctx, self.id, f"{name} to release its nodes", {"dedicated": 0, "low_priority": 0})
-            self.record(ctx, record, {**progress, "phase": "scaled_down"})
-            progress = record.lro
+            progress = {**progress, "phase": "scaled_down"}
+            self.record(ctx, record, progress)
         if progress["phase"] == "scaled_down":
             progress = {**progress, "phase": "restoring"}
             self.record(ctx, record, progress)

@@ -16,6 +16,7 @@ from azure.core.exceptions import ResourceModifiedError
 
 from ..waits import WaitExpired, wait_for
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
+from .batch import batch_target
 from ..steps.identity import IdentityOut, IdentityStep, read_identity
 
 RESIZE_LIMIT_S = 1800.0
@@ -25,7 +26,7 @@ RESIZE_START_GRACE_S = 60.0
 
 
 def read_account(ctx: RunContext) -> Any:
-    t = ctx.spec.target
+    t = batch_target(ctx.spec)
     return ctx.read(f"batch:{ctx.spec.target_group.lower()}/{t.account.lower()}", lambda: not_found_is_none(
         lambda: ctx.clients.batch.batch_account.get(ctx.spec.target_group, t.account)))
 
@@ -38,7 +39,7 @@ def get_pool(clients: Any, rg: str, account: str, pool: str) -> tuple[Any, str |
 
 
 def read_pool(ctx: RunContext) -> Any:
-    t = ctx.spec.target
+    t = batch_target(ctx.spec)
     return ctx.read(f"pool:{ctx.spec.target_group.lower()}/{t.account.lower()}/{t.pool.lower()}",
                     lambda: get_pool(ctx.clients, ctx.spec.target_group, t.account, t.pool)[0])
 
@@ -59,7 +60,7 @@ def node_counts(pool: Any) -> dict[str, int]:
 
 def wait_steady(ctx: RunContext, step_id: str, what: str, want: dict[str, int] | None = None) -> Any:
     """Poll the pool until its allocation is Steady (with `want` counts, if given); return it."""
-    t = ctx.spec.target
+    t = batch_target(ctx.spec)
     started = time.monotonic()
 
     def steady() -> Any:
@@ -92,7 +93,7 @@ class _NotSteady(Exception):
 def patch_pool(ctx: RunContext, change: Any) -> Any:
     """PATCH with If-Match on a fresh ETag; `change(pool)` returns the body to send or None when done already.
     A concurrent change (412) is re-read and re-applied, never overwritten."""
-    t = ctx.spec.target
+    t = batch_target(ctx.spec)
     for _ in range(5):
         pool, etag = get_pool(ctx.clients, ctx.spec.target_group, t.account, t.pool)
         wanted = change(pool)
@@ -112,8 +113,8 @@ class BatchStep(Step):
     title = "Batch pool"
     requires = ("identity", "grant")
 
-    def applies(self, spec) -> bool:
-        return spec.target.kind == "batch"
+    def applies(self, spec: Any) -> bool:
+        return bool(spec.target.kind == "batch")
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         if ctx.group_created(ctx.spec.target_group):
@@ -123,7 +124,7 @@ class BatchStep(Step):
                 "identity": read_identity(ctx)}
 
     def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        t, pool, identity = ctx.spec.target, observed["pool"], observed["identity"]
+        t, pool, identity = batch_target(ctx.spec), observed["pool"], observed["identity"]
         if observed["account"] is None:
             return self.item(UPDATE, "", problems=[
                 f"target.account: no Batch account {t.account} in {ctx.spec.target_group}. Pick an existing account "
@@ -156,7 +157,7 @@ class BatchStep(Step):
 
     def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
         identity: IdentityOut = ctx.output(IdentityStep)
-        t = ctx.spec.target
+        t = batch_target(ctx.spec)
         previous = ctx.state.step(self.id).outputs
         base = {"account": t.account, "name": t.pool, "resource_group": ctx.spec.target_group}
         if item.action in (NOTHING, ADOPT):
@@ -173,7 +174,7 @@ class BatchStep(Step):
             if has_identity(pool, identity.id):
                 return None
             nodes.update(node_counts(pool))
-            ids = {i: {} for i in pool_identity_ids(pool)}
+            ids: dict[str, dict[str, Any]] = {i: {} for i in pool_identity_ids(pool)}
             ids[identity.id] = {}
             return {"identity": {"type": "UserAssigned", "userAssignedIdentities": ids}}
 
@@ -184,7 +185,7 @@ class BatchStep(Step):
                 "nodes_without_identity": bool(sum(nodes.values())) if nodes else None}
 
     def create(self, ctx: RunContext, identity: IdentityOut, base: dict[str, Any]) -> dict[str, Any]:
-        t = ctx.spec.target
+        t = batch_target(ctx.spec)
         publisher, offer, sku, version = t.node_image.split(":")
         body = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {identity.id: {}}},
                 "properties": {"vmSize": t.vm_size, "deploymentConfiguration": {"virtualMachineConfiguration": {

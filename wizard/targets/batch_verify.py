@@ -27,7 +27,7 @@ def _parts(pool_id: str) -> tuple[str, str, str, str]:
     """(subscription, group, account, pool) of a pool's id; IndexError for anything else (reported as missing)."""
     from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
     where = parse_resource_id(pool_id) if is_valid_resource_id(pool_id) else {}
-    if where.get("child_type_1", "").lower() != "pools":
+    if str(where.get("child_type_1", "")).lower() != "pools":
         raise IndexError(pool_id)
     return (str(where["subscription"]), str(where["resource_group"]), str(where["name"]),
             str(where["child_name_1"]))
@@ -77,12 +77,13 @@ def check_nodes_and_probe(checker: Checker, identity: Any, pool: Any, vault: Any
     verdict, failed = checker.probe_verdict(lambda: run_batch_probe(
         checker.clients, account.account_endpoint, name, identity, vault.properties.vault_uri,
         checker.target.secret_name, cancel=checker.cancel), grant_ok)
-    if failed is not None:
+    if failed is not None or verdict is None:
         checker.add(Link("nodes", not checker.target.pool_nodes_stale,
                          f"Pool {name} has {nodes} nodes" + (" that booted before the identity was added."
                                                              if checker.target.pool_nodes_stale else "."),
                          RESCALE_FIX if checker.target.pool_nodes_stale else ""))
-        checker.add(failed)
+        if failed is not None:
+            checker.add(failed)
         return
     if verdict.get("stage") == "imds" and "identity not found" in str(verdict.get("message", "")).lower():
         checker.add(Link("nodes", False, f"A task on pool {name} could not get a token for {identity.name} "
