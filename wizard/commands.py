@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .state import State, StateStore
 
 from .cli import (BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED,
                   VERIFY_FAILED, emit)
 
 
-def _session(args: Any):
+Command = Callable[[Any], int]
+
+
+def _session(args: Any) -> Session | None:
     from .session import SessionError, open_session
     try:
         return open_session(cloud=args.cloud, sandbox=args.sandbox, sandbox_descriptor=args.sandbox_descriptor,
@@ -20,7 +28,7 @@ def _session(args: Any):
         return None
 
 
-def _with_session(command):
+def _with_session(command: Callable[[Any, Session], int]) -> Command:
     """Open the connection the command asked for, pass it in, and always close it (a sandbox stops with it)."""
     def run(args: Any) -> int:
         session = _session(args)
@@ -33,7 +41,7 @@ def _with_session(command):
     return run
 
 
-def _store(args: Any, name: str):
+def _store(args: Any, name: str) -> StateStore:
     from .state import StateStore
     return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
 
@@ -101,7 +109,7 @@ def _format_plan(plan: Any) -> str:
     return "\n".join(lines)
 
 
-def _guarded(fn):
+def _guarded(fn: Command) -> Command:
     """Turn the known failures into a clear message and exit code; the state is never left half-written."""
     def run(args: Any) -> int:
         from .azure.errors import explain
@@ -213,7 +221,7 @@ def cmd_apply(args: Any, session: Any) -> int:
     return STOPPED if broken.pending else VERIFY_FAILED
 
 
-def _load_state(ref: str):
+def _load_state(ref: str) -> tuple[StateStore, State]:
     from .state import StateStore
     path = Path(ref)
     store = StateStore(path) if path.suffix == ".json" or path.exists() else StateStore.for_setup(ref)
@@ -248,7 +256,8 @@ def cmd_verify(args: Any, session: Any) -> int:
     _, state = _load_state(args.state)
     report = verify_state(session, state, sink=(lambda e: None) if args.json else _print_event,
                           probe=not args.no_probe)
-    emit(args, "Verified." if report.passed else f"Broken link: {report.broken.name}", report.to_dict())
+    broken = report.broken
+    emit(args, "Verified." if report.passed else f"Broken link: {broken.name if broken else '-'}", report.to_dict())
     return OK if report.passed else VERIFY_FAILED
 
 
@@ -263,8 +272,9 @@ def cmd_doctor(args: Any, session: Any) -> int:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
         return BAD_INPUT
     report = doctor(session, target, sink=(lambda e: None) if args.json else _print_event, probe=not args.no_probe)
-    emit(args, "Healthy: every link holds." if report.passed else f"Broken link: {report.broken.name}: "
-                                                                   f"{report.broken.detail}", report.to_dict())
+    broken = report.broken
+    emit(args, "Healthy: every link holds." if report.passed or broken is None else
+         f"Broken link: {broken.name}: {broken.detail}", report.to_dict())
     return OK if report.passed else VERIFY_FAILED
 
 

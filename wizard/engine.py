@@ -96,7 +96,7 @@ def run_graph(steps: list[Step], work: Callable[[Step], None], *, spec: Spec, wo
     started: set[str] = set()
     first_error: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="step") as pool:
-        running: dict[Future, Step] = {}
+        running: dict[Future[None], Step] = {}
         while True:
             if first_error is None:
                 for step in steps:
@@ -128,34 +128,47 @@ class Engine:
         self.secret_source, self.workers = secret_source, workers
         self.steps = steps_for(spec, probe=probe)
         self._state_lock = threading.RLock()
-        self.state: State | None = None
-        self.ctx: RunContext | None = None
+        self._state: State | None = None
+        self._ctx: RunContext | None = None
         self.reads_fresh = False
         """Set by an apply that wrote nothing; the verification right after it reads nothing again."""
 
     # ---- state ---------------------------------------------------------------------------------------
     def open_state(self) -> State:
         """Load the setup's state; a new setup's state lives in memory until the first write (plan reads only)."""
-        if self.state is None:
+        if self._state is None:
             if self.store.exists():
-                self.state = self.store.load()
-                self.state.spec = self.spec.to_dict()
+                state = self.store.load()
+                state.spec = self.spec.to_dict()
             else:
-                self.state = State(name=self.spec.name, spec=self.spec.to_dict())
-            self.ctx = RunContext(spec=self.spec, clients=self.clients, state=self.state, operator=self.operator,
-                                  sink=self.sink, cancel=self.cancel, save=self.save,
-                                  secret_source=self.secret_source)
-            self.ctx.probe = any(s.proves for s in self.steps)
-            self.ctx.state_lock = self._state_lock
-        return self.state
+                state = State(name=self.spec.name, spec=self.spec.to_dict())
+            ctx = RunContext(spec=self.spec, clients=self.clients, state=state, operator=self.operator,
+                             sink=self.sink, cancel=self.cancel, save=self.save, secret_source=self.secret_source)
+            ctx.probe = any(s.proves for s in self.steps)
+            ctx.state_lock = self._state_lock
+            self._state, self._ctx = state, ctx
+        return self._state
+
+    @property
+    def state(self) -> State:
+        """The setup's state (opened on first use)."""
+        return self.open_state()
+
+    @property
+    def ctx(self) -> RunContext:
+        """What every step of this run shares (opened with the state)."""
+        self.open_state()
+        assert self._ctx is not None
+        return self._ctx
 
     def save(self) -> None:
         with self._state_lock:
-            if self.state.serial == 0:  # never saved: create the file (refuses to replace one made meanwhile)
-                created = self.store.create(self.state.name, self.state.spec)
-                created.steps, created.ui, created.log = self.state.steps, self.state.ui, self.state.log
-                self.state = self.ctx.state = created
-            self.store.save(self.state)
+            state = self.state
+            if state.serial == 0:  # never saved: create the file (refuses to replace one made meanwhile)
+                created = self.store.create(state.name, state.spec)
+                created.steps, created.ui, created.log = state.steps, state.ui, state.log
+                self._state = self.ctx.state = state = created
+            self.store.save(state)
 
     def _record(self, step_id: str, **changes: Any) -> None:
         with self._state_lock:
@@ -219,7 +232,8 @@ class Engine:
             chores = [c for c in (s.leftovers(self.ctx) for s in self.steps) if c is not None]
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="leftovers") as background:
                 finishing = [background.submit(chore) for chore in chores]
-                run_graph(self.steps, lambda step: self._apply_step(step, plan.item(step.id)), spec=self.spec,
+                items = {i.step: i for i in plan.items}  # the plan was made for exactly these steps
+                run_graph(self.steps, lambda step: self._apply_step(step, items[step.id]), spec=self.spec,
                           workers=self.workers)
                 for future in finishing:
                     future.result()
@@ -302,15 +316,16 @@ def verify_setup(engine: Engine, *, probe: bool | None = None) -> Any:
     unchanged, engine.reads_fresh = engine.reads_fresh, False  # good for the verification right after apply only
     checker = Checker(engine.clients, target_from_state(state), sink=engine.sink, cancel=engine.cancel,
                       probe_image=engine.spec.verify.probe_image, wait_limit_s=engine.spec.verify.wait_limit_s,
-                      reads=engine.ctx.read if engine.ctx is not None else None, reuse=unchanged)
+                      reads=engine.ctx.read, reuse=unchanged)
     report = checker.run(probe=probe, verdict=verdict)
     if probe or verdict is not None or state.step("verify").status != "done":
+        broken = report.broken
+        failed = {"code": "VerificationFailed", "message": broken.detail if broken else "no link was checked",
+                  "fix": broken.fix if broken else ""}
         with engine.store.lock():  # another mi-wizard may be resuming this setup meanwhile
             engine._record("verify", status="done" if report.passed else "failed", action="",
-                           reason="verified" if report.passed else f"broken: {report.broken.name}",
-                           outputs=report.to_dict(), error=None if report.passed else {
-                               "code": "VerificationFailed", "message": report.broken.detail,
-                               "fix": report.broken.fix})
+                           reason="verified" if report.passed else f"broken: {broken.name if broken else '-'}",
+                           outputs=report.to_dict(), error=None if report.passed else failed)
     return report
 
 

@@ -44,15 +44,16 @@ class ExtraGrantsStep(Step):
     title = "Access to other resources"
     requires = ("identity", "resource_group")
 
-    def applies(self, spec) -> bool:
+    def applies(self, spec: Any) -> bool:
         return bool(spec.extra_grants())
 
     def refresh(self, ctx: RunContext) -> dict[str, Any]:
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         grants = ctx.spec.extra_grants()
-        return {"identity": identity,
-                "grants": in_parallel([lambda n=n, g=g: self.observe(ctx, n, g, identity)
-                                       for n, g in enumerate(grants)])}
+        reads: list[Callable[[], dict[str, Any]]] = [
+            lambda n=n, g=g: self.observe(ctx, n, g, identity)  # type: ignore[misc]
+            for n, g in enumerate(grants)]
+        return {"identity": identity, "grants": in_parallel(reads)}
 
     def observe(self, ctx: RunContext, n: int, grant: Any, identity: Any) -> dict[str, Any]:
         label = f"grant_extra[{n}]" if n < len(ctx.spec.grant_extra) else "federation.runner_role"
@@ -161,7 +162,9 @@ class ExtraGrantsStep(Step):
             return record
 
         # Independent assignments: made side by side (bounded), so 20 grants cost about what one does.
-        return {"grants": in_parallel([lambda g=g: one(g) for g in item.data["grants"]])}
+        writes: list[Callable[[], dict[str, Any]]] = [lambda g=g: one(g)  # type: ignore[misc]
+                                                      for g in item.data["grants"]]
+        return {"grants": in_parallel(writes)}
 
 
 PARALLEL_GRANTS = 20
