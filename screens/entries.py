@@ -3,7 +3,8 @@ highlighted one removed on request. The screen keeps the form; this keeps what t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from textual import on
 from textual.binding import Binding

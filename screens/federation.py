@@ -7,8 +7,9 @@ is what `apply` accepts; the subject is shown exactly as Entra ID will compare i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, fields
-from typing import Any, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work

@@ -53,20 +53,20 @@ class FilterList(ScrollView, can_focus=True):
 
     @dataclass
     class Selected(Message):
-        filter_list: "FilterList"
+        filter_list: FilterList
         row: Row
 
         @property
-        def control(self) -> "FilterList":
+        def control(self) -> FilterList:
             return self.filter_list
 
     @dataclass
     class Highlighted(Message):
-        filter_list: "FilterList"
+        filter_list: FilterList
         row: Row | None
 
         @property
-        def control(self) -> "FilterList":
+        def control(self) -> FilterList:
             return self.filter_list
 
     def __init__(self, *, empty: str = "Nothing here.", id: str | None = None, classes: str | None = None):

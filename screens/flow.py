@@ -24,12 +24,12 @@ _CLASSES = {
 }
 
 
-def make_screen(screen_id: str, services: "Services") -> "Screen":
+def make_screen(screen_id: str, services: Services) -> Screen:
     module, _, name = _CLASSES[screen_id].partition(":")
     return getattr(importlib.import_module(f"screens.{module}"), name)(services)
 
 
-def following(screen_id: str, services: "Services") -> str:
+def following(screen_id: str, services: Services) -> str:
     if screen_id == "signin" and services.resume_to:
         target, services.resume_to = services.resume_to, None
         return target
@@ -38,7 +38,7 @@ def following(screen_id: str, services: "Services") -> str:
     return _step(screen_id, services, +1)
 
 
-def preceding(screen_id: str, services: "Services | None" = None) -> str:
+def preceding(screen_id: str, services: Services | None = None) -> str:
     if screen_id == "signin":
         return HOME
     if screen_id in ("apply", "result"):
@@ -46,7 +46,7 @@ def preceding(screen_id: str, services: "Services | None" = None) -> str:
     return _step(screen_id, services, -1)
 
 
-def _step(screen_id: str, services: "Services | None", direction: int) -> str:
+def _step(screen_id: str, services: Services | None, direction: int) -> str:
     """The next (+1) or previous (-1) screen this setup needs: screens it does not need are skipped."""
     draft = services.draft if services is not None else None
     needed = set(draft.screens()) if draft is not None else set(SCREENS)
@@ -56,7 +56,7 @@ def _step(screen_id: str, services: "Services | None", direction: int) -> str:
     return SCREENS[index]
 
 
-def navigate(app: "App", screen: Any, direction: str, *, answers: dict[str, Any] | None = None,
+def navigate(app: App, screen: Any, direction: str, *, answers: dict[str, Any] | None = None,
              spec: dict[str, Any] | None = None) -> None:
     """Save what the screen holds (the spec only when going forward), then show the next or previous screen."""
     services: Services = app.services  # type: ignore[attr-defined]
@@ -76,7 +76,7 @@ def navigate(app: "App", screen: Any, direction: str, *, answers: dict[str, Any]
     app.switch_screen(make_screen(target, services))
 
 
-def open_setup(app: "App", draft: Any) -> None:
+def open_setup(app: App, draft: Any) -> None:
     """Land on the screen where the setup was left; through sign-in first when not signed in yet."""
     services: Services = app.services  # type: ignore[attr-defined]
     services.draft = draft
@@ -87,7 +87,7 @@ def open_setup(app: "App", draft: Any) -> None:
     app.switch_screen(make_screen(target, services))
 
 
-def save_typed(app: "App") -> None:
+def save_typed(app: App) -> None:
     """On quit: keep what the wizard screen under any dialog holds, so the resumed screen shows it."""
     services: Services = app.services  # type: ignore[attr-defined]
     screen = next((s for s in reversed(app.screen_stack) if getattr(s, "SCREEN_ID", "") in SCREENS), None)

@@ -7,7 +7,8 @@ The list is checked with the spec's own rules (wizard.spec_rules), and the plan 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import on

@@ -5,7 +5,8 @@ Typing goes to the filter; Up/Down move in the list from the box; Enter chooses 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult

@@ -6,8 +6,9 @@ Blocking methods (`open_session`) are called from thread workers only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SessionFactory = Callable[..., Any]
 """(cloud=..., kind=..., prompt=...) -> wizard.session.Session; may block (sign-in, starting the sandbox)."""

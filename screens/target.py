@@ -6,7 +6,8 @@ federated credential (the next screen), and a platform's identity only needs gra
 from __future__ import annotations
 
 import shlex
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from textual import on, work
 from textual.widget import Widget

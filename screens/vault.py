@@ -3,7 +3,8 @@ adopted, taken and soft-deleted names explained with their choices, and the vaul
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from textual import on, work
 from textual.containers import Horizontal

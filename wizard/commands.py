@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .session import Session
     from .state import State, StateStore
 
-from .cli import (BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED,
-                  VERIFY_FAILED, emit)
-
+from .cli import BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED, VERIFY_FAILED, emit
 
 Command = Callable[[Any], int]
 

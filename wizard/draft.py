@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
     from .progress import ProgressSink
     from .secrets import SecretSource
     from .session import Session
+    from .workspace import Workspace
 
 SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
            "federation", "grants", "review", "apply", "result")
@@ -106,7 +107,7 @@ class Draft:
 
     @classmethod
     def start(cls, name: str, *, directory: Path | str | None = None, spec: Spec | None = None,
-              cloud: str = "public", at: str = "signin") -> "Draft":
+              cloud: str = "public", at: str = "signin") -> Draft:
         """Create the setup's state file (refused when one exists) and stand at screen `at`."""
         store = StateStore.for_setup(name, directory)
         spec = spec or default_spec(name)
@@ -118,7 +119,7 @@ class Draft:
 
     @classmethod
     def from_spec_file(cls, path: Path | str, *, directory: Path | str | None = None,
-                       cloud: str = "public") -> "Draft":
+                       cloud: str = "public") -> Draft:
         """A new setup from a spec file, standing at the review screen (every choice is already made)."""
         spec = load_spec(path)
         if not spec.name:
@@ -126,7 +127,7 @@ class Draft:
         return cls.start(spec.name, directory=directory, spec=spec, cloud=cloud, at="review")
 
     @classmethod
-    def open(cls, path: Path | str) -> "Draft":
+    def open(cls, path: Path | str) -> Draft:
         return cls(StateStore(path))
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ class Draft:
     def statuses(self) -> dict[str, str]:
         return {step_id: record.status for step_id, record in self.state.steps.items()}
 
-    def reload(self) -> "Draft":
+    def reload(self) -> Draft:
         with self._lock:
             self.state = self.store.load()
         return self

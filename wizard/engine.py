@@ -8,10 +8,11 @@ its steps. All validation happens in `plan()`, before the first write.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .azure.errors import explain
 from .progress import Cancelled, ProgressSink, StepFailed, StepFinished, StepStarted, null_sink
@@ -23,10 +24,10 @@ from .steps.federation import FederationStep
 from .steps.grant import GrantStep
 from .steps.identity import IdentityStep
 from .steps.operator_access import OperatorAccessStep
-from .targets import step_classes
 from .steps.resource_group import ResourceGroupStep
 from .steps.secret import SecretStep
 from .steps.vault import VaultStep
+from .targets import step_classes
 from .waits import WaitExpired
 
 COMMON_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,

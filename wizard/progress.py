@@ -6,8 +6,9 @@ No Textual here: a sink is any callable taking an event.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 _E = TypeVar("_E")
 

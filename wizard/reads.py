@@ -5,8 +5,9 @@ wait for its answer instead of sending the same GET)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 
 class ReadCache:

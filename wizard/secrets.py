@@ -12,9 +12,10 @@ import getpass
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 # Read at most this much: a secret over Key Vault's 25 KB limit is refused anyway, and a wrong path (a disk
 # image, /dev/zero) must not be read into memory whole. The 2 extra bytes leave room for a final "\r\n".

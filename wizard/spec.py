@@ -12,12 +12,17 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+# Re-exported: the spec's workload parts are part of its API.
+from .spec_workloads import (  # noqa: F401
+    FEDERATION_KINDS,
+    GITHUB_ISSUER,
+    MAX_FEDERATED_CREDENTIALS,
+    TOKEN_EXCHANGE_AUDIENCE,
+    ExtraGrantSpec,
+    FederationSpec,
+)
 from .targets import TargetSpec, kinds, target_kind
 from .targets.aci import AciTarget
-
-# Re-exported: the spec's workload parts are part of its API.
-from .spec_workloads import (FEDERATION_KINDS, GITHUB_ISSUER, MAX_FEDERATED_CREDENTIALS,  # noqa: F401
-                             TOKEN_EXCHANGE_AUDIENCE, ExtraGrantSpec, FederationSpec)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -139,7 +144,7 @@ class Spec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "spec") -> "Spec":
+    def from_dict(cls, data: dict[str, Any], *, source: str = "spec") -> Spec:
         return _build(cls, data, source)
 
     def validate(self) -> list[str]:

@@ -18,7 +18,7 @@ _K8S_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
-def federation_problems(spec: "Spec") -> list[str]:
+def federation_problems(spec: Spec) -> list[str]:
     from .spec_workloads import FEDERATION_KINDS, MAX_FEDERATED_CREDENTIALS
     problems: list[str] = []
     seen_names: dict[str, int] = {}
@@ -95,7 +95,7 @@ def _github_problems(fed: FederationSpec, label: str) -> list[str]:
     return problems
 
 
-def grant_problems(spec: "Spec") -> list[str]:
+def grant_problems(spec: Spec) -> list[str]:
     from .azure import roles
     problems: list[str] = []
     for n, grant in enumerate(spec.grant_extra):

@@ -49,7 +49,7 @@ _IMAGE_FORM = ("The form is [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. \"
                "or \"prefecthq/prefect:3-latest\".")
 
 
-def value_problems(spec: "Spec") -> list[str]:
+def value_problems(spec: Spec) -> list[str]:
     """Every value problem of the spec, each as "label: what is wrong; how to fix it" (the setup name is
     checked by spec.py with setup_name_problem, first)."""
     problems = group_problems(spec)
@@ -74,7 +74,7 @@ def setup_name_problem(name: str) -> str | None:
     return problem
 
 
-def group_problems(spec: "Spec") -> list[str]:
+def group_problems(spec: Spec) -> list[str]:
     """The resource groups of the parts (the setup's own group is checked in spec.py): they go into ARM paths."""
     problems: list[str] = []
     for label, group in (("identity.resource_group", spec.identity.resource_group),
@@ -89,7 +89,7 @@ def group_problems(spec: "Spec") -> list[str]:
 
 # -- the container group --------------------------------------------------------------------------------------
 
-def aci_problems(spec: "Spec") -> list[str]:
+def aci_problems(spec: Spec) -> list[str]:
     """The ACI target's values (its kind's problems() calls this for a spec whose target is ACI)."""
     from .targets.aci import AciTarget
     target, problems = spec.target, []
@@ -178,7 +178,7 @@ def _lower_path(name: str) -> str:
 
 # -- verification ---------------------------------------------------------------------------------------------
 
-def verify_problems(spec: "Spec") -> list[str]:
+def verify_problems(spec: Spec) -> list[str]:
     problems: list[str] = []
     limit = spec.verify.wait_limit_s
     if not math.isfinite(limit) or limit <= 0:

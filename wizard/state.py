@@ -26,10 +26,11 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 FORMAT_VERSION = 2
 """2: a target's steps are named by its kind ("aci", "batch"); format 1 called both "target" (migrated on read,

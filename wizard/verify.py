@@ -11,11 +11,12 @@ grant is "never will" (fixed, not waited for).
 
 from __future__ import annotations
 
-import uuid
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
 

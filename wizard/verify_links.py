@@ -16,7 +16,6 @@ from .azure.access import Grant, assignments_covering, grants_for, role_definiti
 from .steps.federation import CLUSTER_TYPE, cluster_facts, read_cluster
 from .verify import Checker, Link
 
-
 CLUSTER_FORM = ("an AKS cluster's resource id (/subscriptions/SUB/resourceGroups/RG/providers/"
                 "Microsoft.ContainerService/managedClusters/NAME)")
 

@@ -4,9 +4,9 @@ call log and no state file. Each case is examples/prefect-aci.toml with one thin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SECRET_VALUE = "ghp_UI-s3cr3t-never-on-disk-or-screen-91c2"
 
 
-async def wait_for(pilot, condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "") -> Any:
+async def wait_for(pilot, condition: Callable[[], Any], *, timeout: float = 90.0, what: str = "") -> Any:
     """Let the app run until `condition()` is truthy (workers report through messages); fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -34,7 +35,7 @@ def on(app, name: str) -> bool:
     return type(app.screen).__name__ == name
 
 
-async def reach(pilot, name: str, *, ready: bool = True, timeout: float = 30.0) -> None:
+async def reach(pilot, name: str, *, ready: bool = True, timeout: float = 90.0) -> None:
     """Wait for screen `name` (and, with `ready`, for its Next to be offered)."""
     app = pilot.app
     await wait_for(pilot, lambda: on(app, name), what=name, timeout=timeout)

@@ -8,8 +8,17 @@ import pytest
 
 from wizard.state import StateStore
 
-from .helpers import (SECRET_VALUE, assert_secret_nowhere, reach, screen_text, start_new, through_to_vault,
-                      type_text, vault_to_review, wait_for)
+from .helpers import (
+    SECRET_VALUE,
+    assert_secret_nowhere,
+    reach,
+    screen_text,
+    start_new,
+    through_to_vault,
+    type_text,
+    vault_to_review,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(90)
 

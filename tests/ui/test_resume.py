@@ -8,8 +8,19 @@ import pytest
 
 from wizard.state import StateStore
 
-from .helpers import (SECRET_VALUE, apply_until_waiting, assert_secret_nowhere, on, reach, screen_text, start_new,
-                      through_to_vault, type_text, vault_to_review, wait_for)
+from .helpers import (
+    SECRET_VALUE,
+    apply_until_waiting,
+    assert_secret_nowhere,
+    on,
+    reach,
+    screen_text,
+    start_new,
+    through_to_vault,
+    type_text,
+    vault_to_review,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,7 +56,7 @@ async def test_quitting_at_the_vault_screen_resumes_there_with_everything_kept(m
         await reach(pilot, "VaultScreen")
         await vault_to_review(pilot)
         await pilot.press("ctrl+n")
-        await reach(pilot, "ResultScreen", timeout=60)
+        await reach(pilot, "ResultScreen", timeout=150)
         assert "Verification passed" in screen_text(second)
     assert StateStore(state_dir / "resume-vault.json").load().spec["vault"]["name"] == "kv-typed-before-quit"
 
@@ -94,7 +105,7 @@ async def test_quitting_during_apply_resumes_the_apply(make, state_dir, sandbox)
         await type_text(pilot, "#answer", SECRET_VALUE)
         assert SECRET_VALUE not in screen_text(second)
         await pilot.press("enter")
-        await reach(pilot, "ResultScreen", timeout=60)
+        await reach(pilot, "ResultScreen", timeout=150)
         assert "Verification passed" in screen_text(second)
     state = StateStore(state_dir / "resume-apply.json").load()
     assert all(r.status == "done" for r in state.steps.values()), state.steps
@@ -115,7 +126,7 @@ async def test_stop_during_a_wait_then_continue_and_verify_again(make, state_dir
             assert StateStore(state_dir / "stop-continue.json").load().step("grant").status == "waiting"
             hold.release()
             await pilot.press("ctrl+n")  # Continue: the value is still in memory, nothing is asked
-            await reach(pilot, "ResultScreen", timeout=60)
+            await reach(pilot, "ResultScreen", timeout=150)
             await pilot.press("v")
             await wait_for(pilot, lambda: "Verifying" in screen_text(app) or "passed" in screen_text(app))
             await app.workers.wait_for_complete()

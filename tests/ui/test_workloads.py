@@ -12,8 +12,19 @@ from wizard.azure import roles
 from wizard.state import StateStore
 from wizard.steps.base import assignment_name
 
-from .helpers import (SECRET_VALUE, assert_secret_nowhere, new_draft, on, open_at, reach, screen_text, start_new,
-                      through_to_vault, type_text, wait_for)
+from .helpers import (
+    SECRET_VALUE,
+    assert_secret_nowhere,
+    new_draft,
+    on,
+    open_at,
+    reach,
+    screen_text,
+    start_new,
+    through_to_vault,
+    type_text,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -164,6 +164,7 @@ def test_part_resource_groups_cannot_be_paths(field):
 def test_only_physical_regions_count():
     # Real SDK models as Azure answers them: geographies ("europe") and edge zones cannot hold resources.
     from azure.mgmt.resource.subscriptions.models import Location
+
     from wizard.azure.locations import _is_physical_region
     answers = [{"name": "europe", "type": "Region", "metadata": {"regionType": "Logical"}},
                {"name": "westeurope", "type": "Region", "metadata": {"regionType": "Physical"}},

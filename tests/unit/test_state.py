@@ -11,8 +11,18 @@ import sys
 import pytest
 
 from wizard import state as st
-from wizard.state import (FORMAT_VERSION, LOG_LIMIT, State, StateConflict, StateError, StateLocked,
-                          StateNotFound, StateStore, StepRecord, list_setups)
+from wizard.state import (
+    FORMAT_VERSION,
+    LOG_LIMIT,
+    State,
+    StateConflict,
+    StateError,
+    StateLocked,
+    StateNotFound,
+    StateStore,
+    StepRecord,
+    list_setups,
+)
 
 SPEC = {"name": "demo", "resource_group": "rg-demo", "target": {"kind": "aci", "container_group": "cg-demo"}}
 

@@ -17,7 +17,7 @@ _MAX_LISTED = 40
 """A public-cloud subscription has 60+ regions: list this many and say how to see the rest."""
 
 
-def subscription_locations(clients: "AzureClients") -> list[str]:
+def subscription_locations(clients: AzureClients) -> list[str]:
     """The short names of the regions where the subscription can create resources, sorted."""
     listed = clients.subscriptions.subscriptions.list_locations(clients.subscription_id)
     return sorted({loc.name for loc in listed if loc.name and _is_physical_region(loc)})
@@ -33,7 +33,7 @@ def _is_physical_region(loc: Any) -> bool:
     return kind.lower() == "region" and region_type.lower() == "physical"
 
 
-def location_problem(clients: "AzureClients", location: str) -> str | None:
+def location_problem(clients: AzureClients, location: str) -> str | None:
     """None when `location` is one of the subscription's regions; otherwise what is wrong and the regions to use.
 
     Reads the region list once. When Azure refuses to list them (a role without subscription read, say), the

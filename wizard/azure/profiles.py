@@ -45,7 +45,7 @@ class CloudProfile:
     def transport_kwargs(self) -> dict[str, Any]:
         return {"connection_verify": self.ca_bundle} if self.ca_bundle else {}
 
-    def with_operator(self, client_id: str, client_secret: str) -> "CloudProfile":
+    def with_operator(self, client_id: str, client_secret: str) -> CloudProfile:
         return replace(self, client_id=client_id, client_secret=client_secret)
 
 

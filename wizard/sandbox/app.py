@@ -14,17 +14,18 @@ import shutil
 import ssl
 import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import directory
 from .realism import Realism
+from .router import ARM, BATCH, IMDS, VAULT
 from .server import CallRecord, Listener
 from .store import Store
 from .tls import ensure_certificates
 from .tokens import TokenIssuer
-from .router import ARM, BATCH, IMDS, VAULT
 
 META = "meta"
 VAULT_PORT = "vault_port"
@@ -64,7 +65,7 @@ class Sandbox:
         self.store: Store | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         from . import providers  # noqa: F401 - registers every route
         self.ca_path, cert_path, key_path = ensure_certificates(self.data_dir)
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -106,7 +107,7 @@ class Sandbox:
         if self.store is not None:
             self.store.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -79,18 +79,18 @@ def require_tags(body: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
-def get_resource_group(sb: "Sandbox", sub: str, rg: str) -> dict[str, Any] | None:
+def get_resource_group(sb: Sandbox, sub: str, rg: str) -> dict[str, Any] | None:
     return sb.store.get(RESOURCE, rg_id(sub, rg))
 
 
-def require_resource_group(sb: "Sandbox", sub: str, rg: str) -> dict[str, Any]:
+def require_resource_group(sb: Sandbox, sub: str, rg: str) -> dict[str, Any]:
     group = get_resource_group(sb, sub, rg)
     if group is None:
         raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
     return group
 
 
-def check_subscription(sb: "Sandbox", request: Request) -> None:
+def check_subscription(sb: Sandbox, request: Request) -> None:
     """ARM answers 404 SubscriptionNotFound for any path under an unknown subscription."""
     parts = [p for p in request.path.split("/") if p]
     if len(parts) >= 2 and parts[0].lower() == "subscriptions":
@@ -102,11 +102,11 @@ def check_subscription(sb: "Sandbox", request: Request) -> None:
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
 
-def get(sb: "Sandbox", resource_id: str) -> dict[str, Any] | None:
+def get(sb: Sandbox, resource_id: str) -> dict[str, Any] | None:
     return sb.store.get(RESOURCE, resource_id)
 
 
-def put(sb: "Sandbox", resource: dict[str, Any], parent: str | None = None) -> None:
+def put(sb: Sandbox, resource: dict[str, Any], parent: str | None = None) -> None:
     """Store an ARM resource under its id; listed under `parent` (default: the id minus the last two segments)."""
     rid = resource["id"]
     if parent is None:
@@ -114,15 +114,15 @@ def put(sb: "Sandbox", resource: dict[str, Any], parent: str | None = None) -> N
     sb.store.put(RESOURCE, rid, resource, parent=parent + "|" + resource.get("type", "").lower())
 
 
-def delete(sb: "Sandbox", resource_id: str) -> bool:
+def delete(sb: Sandbox, resource_id: str) -> bool:
     return sb.store.delete(RESOURCE, resource_id)
 
 
-def list_children(sb: "Sandbox", parent: str, resource_type: str) -> list[dict[str, Any]]:
+def list_children(sb: Sandbox, parent: str, resource_type: str) -> list[dict[str, Any]]:
     return sb.store.list(RESOURCE, parent=parent + "|" + resource_type.lower())
 
 
-def list_in_subscription(sb: "Sandbox", sub: str, resource_type: str) -> list[dict[str, Any]]:
+def list_in_subscription(sb: Sandbox, sub: str, resource_type: str) -> list[dict[str, Any]]:
     prefix = f"/subscriptions/{sub}/".lower()
     return [r for r in sb.store.list(RESOURCE, key_prefix=prefix) if r.get("type", "").lower() == resource_type.lower()]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from .router import ArmError, Principal
 from .store import Store

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .arm import get, now_iso, put
 
@@ -37,7 +38,7 @@ class _Run:
     cancelled: bool = False
     proc: subprocess.Popen | None = None
     thread: threading.Thread | None = None
-    on_exit: "Callable[[_Run, int, str, str], None] | None" = None
+    on_exit: Callable[[_Run, int, str, str], None] | None = None
     """Who records the result (code, stdout, stderr) instead of a container's instance view (see run_probe)."""
 
 
@@ -49,11 +50,11 @@ class _Runtime:
     """group id (lower) -> container name -> {variable: secure value}; memory only."""
 
 
-_runtimes: "weakref.WeakKeyDictionary[Any, _Runtime]" = weakref.WeakKeyDictionary()
+_runtimes: weakref.WeakKeyDictionary[Any, _Runtime] = weakref.WeakKeyDictionary()
 _runtimes_lock = threading.Lock()
 
 
-def _runtime(sb: "Sandbox") -> _Runtime:
+def _runtime(sb: Sandbox) -> _Runtime:
     with _runtimes_lock:
         rt = _runtimes.get(sb)
         if rt is None:
@@ -72,7 +73,7 @@ def is_probe(command: Any) -> bool:
             and command[2] == probe_source() and all(isinstance(a, str) for a in command[3:]))
 
 
-def keep_secure_env(sb: "Sandbox", group_id: str, values: dict[str, dict[str, str]]) -> None:
+def keep_secure_env(sb: Sandbox, group_id: str, values: dict[str, dict[str, str]]) -> None:
     _runtime(sb).secure_env[group_id.lower()] = values
 
 
@@ -86,19 +87,19 @@ def _log_key(group_id: str, container: str) -> str:
     return f"{group_id}/containers/{container}"
 
 
-def append_log(sb: "Sandbox", group_id: str, container: str, text: str) -> None:
+def append_log(sb: Sandbox, group_id: str, container: str, text: str) -> None:
     record = sb.store.get(LOG, _log_key(group_id, container)) or {"lines": []}
     at = now_iso()
     record["lines"] += [[at, line] for line in text.splitlines()]
     sb.store.put(LOG, _log_key(group_id, container), record)
 
 
-def read_log(sb: "Sandbox", group_id: str, container: str) -> list[list[str]]:
+def read_log(sb: Sandbox, group_id: str, container: str) -> list[list[str]]:
     record = sb.store.get(LOG, _log_key(group_id, container))
     return record["lines"] if record else []
 
 
-def clear_logs(sb: "Sandbox", group: dict[str, Any]) -> None:
+def clear_logs(sb: Sandbox, group: dict[str, Any]) -> None:
     for c in group["properties"]["containers"]:
         sb.store.delete(LOG, _log_key(group["id"], c["name"]))
 
@@ -124,7 +125,7 @@ def is_terminated(group: dict[str, Any]) -> bool:
     return bool(states) and all(s.get("state") == "Terminated" for s in states)
 
 
-def start_group(sb: "Sandbox", group: dict[str, Any], restart: bool = False) -> None:
+def start_group(sb: Sandbox, group: dict[str, Any], restart: bool = False) -> None:
     """Start (or restart) every container of `group` (mutated in place; the caller stores it)."""
     stop_group(sb, group["id"])
     meta = group.setdefault("_sandbox", {})
@@ -166,7 +167,7 @@ def _identity_ids(group: dict[str, Any]) -> list[str]:
     return ([system] if system else []) + ids
 
 
-def _spawn(sb: "Sandbox", group: dict[str, Any], container: dict[str, Any], secure: dict[str, str]) -> None:
+def _spawn(sb: Sandbox, group: dict[str, Any], container: dict[str, Any], secure: dict[str, str]) -> None:
     from .providers.imds import register_caller
     props = container["properties"]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -182,8 +183,8 @@ def _spawn(sb: "Sandbox", group: dict[str, Any], container: dict[str, Any], secu
     _start(sb, run, props["command"][3:], env, f"aci-{group['name']}-{container['name']}")
 
 
-def run_probe(sb: "Sandbox", owner_id: str, args: list[str], env: dict[str, str],
-              on_exit: "Callable[[_Run, int, str, str], None]", name: str) -> None:
+def run_probe(sb: Sandbox, owner_id: str, args: list[str], env: dict[str, str],
+              on_exit: Callable[[_Run, int, str, str], None], name: str) -> None:
     """Run the probe with `args` and `env` as a subprocess for another workload (a Batch task).
 
     `on_exit(run, exit_code, stdout, stderr)` records the result; it is not called for a run stopped by
@@ -193,7 +194,7 @@ def run_probe(sb: "Sandbox", owner_id: str, args: list[str], env: dict[str, str]
     _start(sb, _Run(owner_id, "", 0, "", on_exit=on_exit), args, env, name)
 
 
-def _start(sb: "Sandbox", run: _Run, args: list[str], env: dict[str, str], name: str) -> None:
+def _start(sb: Sandbox, run: _Run, args: list[str], env: dict[str, str], name: str) -> None:
     argv = [sys.executable, "-c", probe_source(), *args]
     run.thread = threading.Thread(target=_run_probe, args=(sb, run, argv, env), daemon=True, name=name)
     rt = _runtime(sb)
@@ -202,7 +203,7 @@ def _start(sb: "Sandbox", run: _Run, args: list[str], env: dict[str, str], name:
     run.thread.start()
 
 
-def _run_probe(sb: "Sandbox", run: _Run, argv: list[str], env: dict[str, str]) -> None:
+def _run_probe(sb: Sandbox, run: _Run, argv: list[str], env: dict[str, str]) -> None:
     from .providers.imds import unregister_caller
     output, code = "", KILLED_EXIT_CODE
     try:
@@ -232,7 +233,7 @@ def _run_probe(sb: "Sandbox", run: _Run, argv: list[str], env: dict[str, str]) -
                 _runtime(sb).runs.remove(run)
 
 
-def _finish(sb: "Sandbox", run: _Run, code: int, output: str) -> None:
+def _finish(sb: Sandbox, run: _Run, code: int, output: str) -> None:
     with sb.store.transaction():
         # Checked inside the store lock: whoever cancels holds it too, so a cancelled run never writes.
         if run.cancelled:
@@ -259,7 +260,7 @@ def _finish(sb: "Sandbox", run: _Run, code: int, output: str) -> None:
         put(sb, group)
 
 
-def stop_group(sb: "Sandbox", group_id: str) -> None:
+def stop_group(sb: Sandbox, group_id: str) -> None:
     """Kill the group's running processes (called with the store lock held; never waits for them)."""
     from .providers.imds import unregister_caller
     rt = _runtime(sb)
@@ -274,12 +275,12 @@ def stop_group(sb: "Sandbox", group_id: str) -> None:
             unregister_caller(sb, run.imds_base)
 
 
-def forget_group(sb: "Sandbox", group_id: str) -> None:
+def forget_group(sb: Sandbox, group_id: str) -> None:
     stop_group(sb, group_id)
     _runtime(sb).secure_env.pop(group_id.lower(), None)
 
 
-def stop_all(sandbox: "Sandbox") -> None:
+def stop_all(sandbox: Sandbox) -> None:
     """Stop every running container process of this sandbox (Sandbox.stop, before the store closes)."""
     rt = _runtime(sandbox)
     with rt.lock:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import Sandbox
 
 OPERATION = "operation"
-_finishers: dict[str, Callable[["Sandbox", dict[str, Any]], dict[str, Any] | None]] = {}
+_finishers: dict[str, Callable[[Sandbox, dict[str, Any]], dict[str, Any] | None]] = {}
 
 
-def retry_after(sb: "Sandbox") -> dict[str, str]:
+def retry_after(sb: Sandbox) -> dict[str, str]:
     """The polling hint of an operation in progress: Azure's `Retry-After: 1`. When the latency profile runs time
     faster (scale < 1) it is that second at that scale, as `retry-after-ms` (a header Azure services send too),
     so a scaled benchmark polls as a client would at full scale instead of waiting a whole real second."""
@@ -36,7 +37,7 @@ def finisher(kind: str) -> Callable:
     return register
 
 
-def start(sb: "Sandbox", kind: str, resource_id: str, duration_s: float, **extra: Any) -> dict[str, Any]:
+def start(sb: Sandbox, kind: str, resource_id: str, duration_s: float, **extra: Any) -> dict[str, Any]:
     op = {"id": uuid.uuid4().hex, "kind": kind, "resourceId": resource_id, "started": time.time(),
           "duration": max(0.0, duration_s), "status": "InProgress", "error": None, **extra}
     sb.store.put(OPERATION, op["id"], op)
@@ -45,7 +46,7 @@ def start(sb: "Sandbox", kind: str, resource_id: str, duration_s: float, **extra
     return op
 
 
-def poll(sb: "Sandbox", op_id: str) -> dict[str, Any] | None:
+def poll(sb: Sandbox, op_id: str) -> dict[str, Any] | None:
     """Advance the operation by the clock and return it (None if unknown)."""
     with sb.store.transaction():
         op = sb.store.get(OPERATION, op_id)
@@ -66,7 +67,7 @@ def done(op: dict[str, Any]) -> bool:
     return op["status"] != "InProgress"
 
 
-def settle(sb: "Sandbox", kind: str, resource_id: str) -> None:
+def settle(sb: Sandbox, kind: str, resource_id: str) -> None:
     """Finish any due operation of `kind` on `resource_id` (so a GET of the resource sees the new state)."""
     for op in sb.store.list(OPERATION):
         if op["kind"] == kind and op["resourceId"].lower() == resource_id.lower() and op["status"] == "InProgress":

@@ -17,9 +17,10 @@ import math
 import random
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Collection
+from typing import Any
 
 try:  # Python 3.11+
     import tomllib
@@ -138,7 +139,7 @@ class Hold:
     created earlier). Use it as a context manager, or call `release()`; both are idempotent.
     """
 
-    def __init__(self, realism: "Realism", name: str, key: str | None, since: float):
+    def __init__(self, realism: Realism, name: str, key: str | None, since: float):
         self.name, self.key, self.since = name, (key.lower() if key else None), since
         self.reached = threading.Event()
         """Set the first time the sandbox answers "not yet" because of this hold."""
@@ -169,7 +170,7 @@ class Hold:
         self.released.set()
         self._realism._drop_hold(self)
 
-    def __enter__(self) -> "Hold":
+    def __enter__(self) -> Hold:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -211,7 +212,7 @@ class Realism:
 
     @classmethod
     def from_options(cls, latency: str | None = None, faults: str | None = None,
-                     known_operations: Collection[str] | None = None) -> "Realism":
+                     known_operations: Collection[str] | None = None) -> Realism:
         """The realism `--latency` and `--faults` ask for; ValueError with a clear message for a bad spec."""
         realism = cls()
         if latency:

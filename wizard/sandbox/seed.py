@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .arm import SUBSCRIPTION, put, rg_id
 from .authz import ROLE_ASSIGNMENT
@@ -19,10 +20,10 @@ DEMO_GROUPS = [("rg-prefect-demo", "eastus"), ("rg-batch-jobs", "westeurope"), (
 
 # Providers add their demo objects (Batch account and pool, a running container group, soft-deleted and
 # taken vault names) by registering here; each runs after the tenant, groups and operators exist.
-demo_seeders: list[Callable[["Sandbox"], None]] = []
+demo_seeders: list[Callable[[Sandbox], None]] = []
 
 
-def add_subscription(sb: "Sandbox", sub_id: str, name: str) -> None:
+def add_subscription(sb: Sandbox, sub_id: str, name: str) -> None:
     sb.store.put(SUBSCRIPTION, sub_id, {
         "id": f"/subscriptions/{sub_id}", "subscriptionId": sub_id, "tenantId": sb.tenant_id, "displayName": name,
         "state": "Enabled", "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
@@ -30,13 +31,13 @@ def add_subscription(sb: "Sandbox", sub_id: str, name: str) -> None:
         "authorizationSource": "RoleBased", "managedByTenants": [], "tags": {}})
 
 
-def add_group(sb: "Sandbox", sub_id: str, name: str, location: str) -> None:
+def add_group(sb: Sandbox, sub_id: str, name: str, location: str) -> None:
     from .providers.resources import RG_TYPE
     put(sb, {"id": rg_id(sub_id, name), "name": name, "type": RG_TYPE, "location": location, "tags": {},
              "properties": {"provisioningState": "Succeeded"}})
 
 
-def assign(sb: "Sandbox", scope: str, role_guid: str, principal_id: str, name: str,
+def assign(sb: Sandbox, scope: str, role_guid: str, principal_id: str, name: str,
            principal_type: str = "ServicePrincipal") -> None:
     from .app import stable_id
     ra_name = stable_id(name)
@@ -51,7 +52,7 @@ def assign(sb: "Sandbox", scope: str, role_guid: str, principal_id: str, name: s
         "_sandbox": {"created": 0.0}})
 
 
-def seed(sb: "Sandbox", name: str) -> None:
+def seed(sb: Sandbox, name: str) -> None:
     from .app import stable_id
     if name not in ("demo", "empty"):
         raise ValueError(f"unknown seed {name!r}: use 'demo' or 'empty'")

@@ -13,9 +13,10 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .router import ARM, BATCH, IMDS, LOGIN, VAULT, ArmError, Principal, Request, Response, Route, parse_query, router
@@ -52,7 +53,7 @@ class Listener(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, sandbox: "Sandbox", plane: str, port: int, tls: ssl.SSLContext | None, vault: str | None = None):
+    def __init__(self, sandbox: Sandbox, plane: str, port: int, tls: ssl.SSLContext | None, vault: str | None = None):
         self.sandbox, self.plane, self.tls, self.vault = sandbox, plane, tls, vault
         super().__init__(("127.0.0.1", port), _Handler)
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
@@ -62,7 +63,7 @@ class Listener(ThreadingHTTPServer):
     def port(self) -> int:
         return self.server_address[1]
 
-    def start(self) -> "Listener":
+    def start(self) -> Listener:
         self.thread.start()
         return self
 
@@ -136,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
-def dispatch(sandbox: "Sandbox", request: Request) -> Response:
+def dispatch(sandbox: Sandbox, request: Request) -> Response:
     operation, route = "unknown", None
     try:
         route, params, known = router.match(request.plane, request.method, request.path)
@@ -226,7 +227,7 @@ def _unknown_route(request: Request, path_known: bool) -> ArmError:
     return ArmError(404, "NotFound", f"No endpoint at '{request.path}'.")
 
 
-def authenticate(sandbox: "Sandbox", request: Request) -> Principal | None:
+def authenticate(sandbox: Sandbox, request: Request) -> Principal | None:
     if request.plane not in (ARM, VAULT, BATCH):
         return None
     header = request.header("Authorization")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -38,7 +39,7 @@ class Store:
         self._depth = 0
 
     @contextmanager
-    def transaction(self) -> Iterator["Store"]:
+    def transaction(self) -> Iterator[Store]:
         """Hold the lock and one SQLite transaction for a read-modify-write."""
         with self.lock:
             outer = self._depth == 0

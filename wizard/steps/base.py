@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..progress import ProgressSink, StepMessage
 from ..reads import ReadCache
@@ -61,15 +62,15 @@ class PlanItem:
 
 @dataclass
 class RunContext:
-    spec: "Spec"
-    clients: "AzureClients"
-    state: "State"
-    operator: "SignedInPrincipal"
+    spec: Spec
+    clients: AzureClients
+    state: State
+    operator: SignedInPrincipal
     sink: ProgressSink
     cancel: threading.Event
     save: Callable[[], None]
     """Persist the state now (thread-safe)."""
-    secret_source: "SecretSource | None" = None
+    secret_source: SecretSource | None = None
     reads: ReadCache = field(default_factory=ReadCache)
     planned: dict[str, PlanItem] = field(default_factory=dict)
     """This run's plan so far, by step id: what is about to be created is a fact of the plan, not of a cache."""
@@ -131,10 +132,10 @@ class Step:
         background of the next apply, beside the graph."""
         return None
 
-    def applies(self, spec: "Spec") -> bool:
+    def applies(self, spec: Spec) -> bool:
         return True
 
-    def requires_for(self, spec: "Spec") -> tuple[str, ...]:
+    def requires_for(self, spec: Spec) -> tuple[str, ...]:
         """The edges this spec needs: `requires`, or fewer where a choice removes a data dependency."""
         return self.requires
 

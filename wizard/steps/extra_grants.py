@@ -8,8 +8,9 @@ Assignments get deterministic names (a resume re-uses them) and PrincipalNotFoun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..azure import roles, scopes
 from ..azure.access import Grant, assignments_covering, grants_for

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from azure.mgmt.core.tools import parse_resource_id, resource_id
 
 from ..progress import Cancelled
 from ..steps.base import CHECK, NOTHING, PlanItem, RunContext, Step
 from ..steps.identity import IdentityStep
-from .aci import aci_target
 from ..steps.vault import VaultStep
+from .aci import aci_target
 
 
 class ProbeStep(Step):

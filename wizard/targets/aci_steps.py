@@ -11,8 +11,9 @@ from typing import Any
 
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
 from ..steps.identity import IdentityOut, IdentityStep, read_identity
-from .aci import CLIENT_ID_ENV, aci_target, attached_ids, client_id_env
 from ..steps.lro import run_lro
+from .aci import CLIENT_ID_ENV, aci_target, attached_ids, client_id_env
+
 
 def read_group(ctx: RunContext) -> Any:
     spec = ctx.spec

@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 from ..steps.base import NOTHING, UPDATE, PlanItem, RunContext, Step
-from .batch_steps import has_identity, node_counts, patch_pool, read_pool, wait_steady
-from .batch import batch_target
 from ..steps.identity import read_identity
+from .batch import batch_target
+from .batch_steps import has_identity, node_counts, patch_pool, read_pool, wait_steady
 
 OPERATION = "batch_rescale"
 DRAIN = "TaskCompletion"

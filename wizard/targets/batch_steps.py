@@ -14,10 +14,10 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
-from ..waits import WaitExpired, wait_for
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from .batch import batch_target
 from ..steps.identity import IdentityOut, IdentityStep, read_identity
+from ..waits import WaitExpired, wait_for
+from .batch import batch_target
 
 RESIZE_LIMIT_S = 1800.0
 """Azure resizes take minutes (and resizeTimeout defaults to 15 minutes); give up after 30."""

@@ -4,9 +4,9 @@ live probe; a second apply writes nothing; the secret value goes nowhere it shou
 from __future__ import annotations
 
 import logging
-from collections import Counter
 import os
 import threading
+from collections import Counter
 from pathlib import Path
 
 from wizard.engine import verify_setup
@@ -33,7 +33,7 @@ class ArgvWatch:
                 except OSError:
                     continue
 
-    def __enter__(self) -> "ArgvWatch":
+    def __enter__(self) -> ArgvWatch:
         self._thread.start()
         return self
 

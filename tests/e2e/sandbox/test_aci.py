@@ -117,6 +117,7 @@ def test_list_by_group_and_subscription(az):
 
 def test_patch_changes_tags_only(sandbox, az, credential, sub_id):
     from azure.mgmt.containerinstance.models import Resource
+
     from tests.e2e.sandbox.test_core import _raw
     ident = _identity(az, "id-aci-patch")
     _create(az, "cg-tags", _body(tags={"team": "data"}))
@@ -411,8 +412,10 @@ def test_probe_before_the_grant_propagates_is_forbidden_too(sandbox, az, vault):
 
 def test_managed_identity_credential_against_a_registered_caller(sandbox, az, monkeypatch):
     import base64
+
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import ManagedIdentityCredential
+
     from wizard.sandbox.providers.imds import register_caller
     first, second = _identity(az, "id-mic-one"), _identity(az, "id-mic-two")
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", register_caller(sandbox, "test", [first.id, second.id]))
@@ -445,6 +448,7 @@ def test_system_assigned_identity_probe_after_grant_and_restart(sandbox, az, vau
 
 def test_running_probes_are_killed_on_delete_and_on_sandbox_stop(sandbox, az):
     import socket
+
     from wizard.sandbox import containers
     ident = _identity(az, "id-probe-hang")
     with socket.socket() as silent:  # accepts connections, never answers: the probe's vault call hangs

@@ -11,12 +11,10 @@ import urllib.request
 
 import pytest
 from azure.core import MatchConditions
-from azure.core.exceptions import (HttpResponseError, ResourceExistsError, ResourceModifiedError,
-                                   ResourceNotFoundError)
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.identity import CredentialUnavailableError, ManagedIdentityCredential
 
 from wizard.sandbox.providers.batch_nodes import node_identity_drift, pool_nodes
-
 
 RG, ACCOUNT = "rg-batch-jobs", "contosobatch"
 VAULT_SCOPE = "https://vault.azure.net/.default"

@@ -8,7 +8,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 
 
 def _raw(sandbox, method, path, body=None, token=None, headers=None):
@@ -147,6 +152,7 @@ def test_wrong_client_secret_is_refused(sandbox, profile):
 def test_tls_is_verified_not_disabled(sandbox, profile):
     """Without the sandbox CA the SDK refuses the connection: trust comes from the profile, not from off."""
     from dataclasses import replace
+
     from wizard.azure.clients import AzureClients, make_credential
     untrusted = replace(profile, ca_bundle=None)
     az = AzureClients(untrusted, make_credential(untrusted))
@@ -161,9 +167,9 @@ def test_contributor_cannot_write_role_assignments_but_can_create_groups(contrib
 
 
 def test_data_persists_across_restart(tmp_path):
-    from wizard.sandbox import running_sandbox
     from wizard.azure.clients import AzureClients, make_credential
     from wizard.azure.profiles import sandbox_profile
+    from wizard.sandbox import running_sandbox
     for expect_existing in (False, True):
         with running_sandbox(tmp_path / "persist") as sb:
             prof = sandbox_profile(sb.descriptor())

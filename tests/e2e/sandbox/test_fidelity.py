@@ -31,8 +31,7 @@ from wizard.azure.clients import AzureClients, make_credential
 from wizard.azure.profiles import sandbox_profile
 from wizard.sandbox import running_sandbox
 
-from .fidelity_support import (CASES, Env, Exchange, case, differences, listed, lro_seconds, placeholder_links,
-                               shape)
+from .fidelity_support import CASES, Env, Exchange, case, differences, listed, lro_seconds, placeholder_links, shape
 
 EXAMPLES = Path(__file__).parent / "azure_examples"
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"

@@ -1,5 +1,19 @@
 """Importing this package registers every provider's routes in `wizard.sandbox.router.router`."""
 
-from . import login, resources, msi, authorization, keyvault_mgmt, keyvault_data, keyvault_secrets_mgmt, aci, batch, imds  # noqa: F401
-from . import batch_data  # noqa: F401 - the Batch service API (pools, nodes, jobs, tasks) of each Batch account
-from . import oidc, aks, storage, registry  # noqa: F401 - AKS clusters and OIDC issuers, storage, container registries
+from . import (  # noqa: F401  # noqa: F401 - AKS clusters and OIDC issuers, storage, container registries
+    aci,
+    aks,
+    authorization,
+    batch,
+    batch_data,  # noqa: F401 - the Batch service API (pools, nodes, jobs, tasks) of each Batch account
+    imds,
+    keyvault_data,
+    keyvault_mgmt,
+    keyvault_secrets_mgmt,
+    login,
+    msi,
+    oidc,
+    registry,
+    resources,
+    storage,
+)

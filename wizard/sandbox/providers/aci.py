@@ -12,8 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from .. import containers, lro
-from ..arm import (get, list_children, list_in_subscription, now_iso, page, provider_id, public, put, delete,
-                   require_resource_group, require_tags)
+from ..arm import (
+    delete,
+    get,
+    list_children,
+    list_in_subscription,
+    now_iso,
+    page,
+    provider_id,
+    public,
+    put,
+    require_resource_group,
+    require_tags,
+)
 from ..router import ArmError, Request, Response, not_found, router
 from ..seed import demo_seeders
 from .aci_model import NAME, NS, TRANSITIONING, build_group, check_update, group_id, sync_system_identity

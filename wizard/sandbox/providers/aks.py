@@ -17,8 +17,20 @@ import time
 from typing import Any
 
 from .. import directory, lro
-from ..arm import (get, list_children, list_in_subscription, now_iso, parse_id, provider_id, public, put,
-                   require_location, require_resource_group, require_tags, rg_id)
+from ..arm import (
+    get,
+    list_children,
+    list_in_subscription,
+    now_iso,
+    parse_id,
+    provider_id,
+    public,
+    put,
+    require_location,
+    require_resource_group,
+    require_tags,
+    rg_id,
+)
 from ..router import ArmError, Request, Response, not_found, router
 from .oidc import new_aks_issuer
 

@@ -25,8 +25,7 @@ from typing import Any
 
 from .. import directory
 from ..arm import get, now_iso, page, public, require_resource_group
-from ..authz import (ROLE_ASSIGNMENT, builtin_roles, role_definition_body, role_id_from_definition_id,
-                     scope_covers)
+from ..authz import ROLE_ASSIGNMENT, builtin_roles, role_definition_body, role_id_from_definition_id, scope_covers
 from ..router import ArmError, Request, Response, not_found, router
 
 NS = "Microsoft.Authorization"

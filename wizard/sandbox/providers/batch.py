@@ -16,12 +16,33 @@ import uuid
 from typing import Any
 
 from .. import lro
-from ..arm import (delete, get, list_children, list_in_subscription, now_iso, page, parse_id, provider_id, public,
-                   put, require_location, require_resource_group, require_tags)
+from ..arm import (
+    delete,
+    get,
+    list_children,
+    list_in_subscription,
+    now_iso,
+    page,
+    parse_id,
+    provider_id,
+    public,
+    put,
+    require_location,
+    require_resource_group,
+    require_tags,
+)
 from ..router import ArmError, Request, Response, not_found, router
 from . import batch_nodes as nodes
-from .batch_nodes import (ACCOUNT_TYPE, POOL_TYPE, batch_error, check_immutable, evaluate_scale, normalise_scale,
-                          parse_pool_identity, validate_new_pool)
+from .batch_nodes import (
+    ACCOUNT_TYPE,
+    POOL_TYPE,
+    batch_error,
+    check_immutable,
+    evaluate_scale,
+    normalise_scale,
+    parse_pool_identity,
+    validate_new_pool,
+)
 
 ACCOUNTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Batch/batchAccounts"
 ACCOUNT = ACCOUNTS + "/{account}"

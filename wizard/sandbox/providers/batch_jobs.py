@@ -14,8 +14,18 @@ from urllib.parse import quote
 from ..arm import now_iso, public
 from ..router import BATCH, Request, Response, router
 from . import batch_tasks as tasks
-from .batch_data import (JOBS_DELETE, JOBS_READ, JOBS_WRITE, base_url, created, json_response, list_response, rfc1123,
-                         service_error, settled_account)
+from .batch_data import (
+    JOBS_DELETE,
+    JOBS_READ,
+    JOBS_WRITE,
+    base_url,
+    created,
+    json_response,
+    list_response,
+    rfc1123,
+    service_error,
+    settled_account,
+)
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # job and task ids; unique ignoring case
 # What a client may set when adding a job or a task (BatchJobCreateOptions, BatchTaskCreateOptions); kept as given.

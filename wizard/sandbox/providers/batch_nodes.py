@@ -342,8 +342,8 @@ def mark_all_leaving(pool: dict[str, Any]) -> None:
 
 # ---- reading nodes (engine verify step, tests, the /_sandbox endpoint) ---------------------------------
 def _settled_pool(sb, pool_id: str) -> dict[str, Any] | None:
-    from ..arm import put
     from .. import lro
+    from ..arm import put
     lro.settle(sb, "batch_pool_delete", pool_id)
     with sb.store.transaction():
         pool = get(sb, pool_id)

@@ -34,7 +34,7 @@ FAILURE_EXIT_CODE = {"category": "usererror", "code": "FailureExitCode",
                      "message": "The task process exited with an unexpected exit code",
                      "details": [{"name": "Message", "value": "The task process exited with an unexpected exit code"}]}
 
-_epochs: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_epochs: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _epochs_lock = threading.Lock()
 
 

@@ -13,8 +13,18 @@ from typing import Any
 
 from ..authz import Propagating, permitted
 from ..router import ArmError, Request, Response, router
-from .keyvault_mgmt import (BASE, MAX_ACCESS_POLICIES, VAULT_TYPE, live_vault, name_record, note_policy_changes,
-                            require_vault, secret_permissions, store_vault, validated_policies)
+from .keyvault_mgmt import (
+    BASE,
+    MAX_ACCESS_POLICIES,
+    VAULT_TYPE,
+    live_vault,
+    name_record,
+    note_policy_changes,
+    require_vault,
+    secret_permissions,
+    store_vault,
+    validated_policies,
+)
 
 SECRETS = "Microsoft.KeyVault/vaults/secrets/"
 # operation -> (RBAC dataAction, access-policy secret permission)

@@ -12,8 +12,16 @@ from typing import Any
 from .. import lro
 from ..arm import delete, now_iso, public, require_location
 from ..router import ArmError, Request, Response, router
-from .keyvault_mgmt import (SECRET, VAULT_NAME, answer_create, build_vault, name_record, valid_vault_name,
-                            vault_already_exists, vault_properties)
+from .keyvault_mgmt import (
+    SECRET,
+    VAULT_NAME,
+    answer_create,
+    build_vault,
+    name_record,
+    valid_vault_name,
+    vault_already_exists,
+    vault_properties,
+)
 
 DELETED_VAULT = "deleted_vault"
 DELETED_TYPE = "Microsoft.KeyVault/deletedVaults"

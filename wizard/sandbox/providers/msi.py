@@ -6,8 +6,20 @@ import re
 import time
 
 from .. import directory
-from ..arm import (get, list_children, list_in_subscription, now_iso, page, provider_id, public, put, delete,
-                   require_location, require_resource_group, require_tags)
+from ..arm import (
+    delete,
+    get,
+    list_children,
+    list_in_subscription,
+    now_iso,
+    page,
+    provider_id,
+    public,
+    put,
+    require_location,
+    require_resource_group,
+    require_tags,
+)
 from ..router import ArmError, Request, Response, not_found, router
 
 NS = "Microsoft.ManagedIdentity/userAssignedIdentities"

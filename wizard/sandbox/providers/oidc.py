@@ -83,7 +83,7 @@ class SigningKey:
         return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": b64url(n), "e": b64url(e)}]}
 
 
-_loaded: "WeakKeyDictionary[Any, dict[str, SigningKey]]" = WeakKeyDictionary()
+_loaded: WeakKeyDictionary[Any, dict[str, SigningKey]] = WeakKeyDictionary()
 """Keys already parsed, per store (parsing a PEM key validates it, which is slow)."""
 
 

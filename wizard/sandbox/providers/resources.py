@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from ..arm import (LOCATIONS, RESOURCE, SUBSCRIPTION, get_resource_group, list_children, page, public, put,
-                   require_location, require_tags, rg_id, valid_rg_name)
+from ..arm import (
+    LOCATIONS,
+    RESOURCE,
+    SUBSCRIPTION,
+    get_resource_group,
+    list_children,
+    page,
+    public,
+    put,
+    require_location,
+    require_tags,
+    rg_id,
+    valid_rg_name,
+)
 from ..router import ArmError, Request, Response, router
 
 RG_TYPE = "Microsoft.Resources/resourceGroups"

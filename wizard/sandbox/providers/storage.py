@@ -15,8 +15,19 @@ import time
 from typing import Any
 
 from .. import lro
-from ..arm import (get, list_children, list_in_subscription, now_iso, page, provider_id, public, put,
-                   require_location, require_resource_group, require_tags)
+from ..arm import (
+    get,
+    list_children,
+    list_in_subscription,
+    now_iso,
+    page,
+    provider_id,
+    public,
+    put,
+    require_location,
+    require_resource_group,
+    require_tags,
+)
 from ..router import ArmError, Request, Response, not_found, router
 
 NS = "Microsoft.Storage/storageAccounts"
