@@ -52,6 +52,8 @@ class WizardScreen(Screen):
     SCREEN_ID: ClassVar[str] = ""
     LEAD: ClassVar[str] = ""
     """One or two sentences under the title: what this step is for."""
+    HEADING: ClassVar[str] = ""
+    """The title, when not the step's (a target kind's own screen names its kind)."""
     HELP: ClassVar[str] = ""
     """Markdown shown by the help screen (F1) for this step."""
     NEXT: ClassVar[str] = "Next"
@@ -78,7 +80,7 @@ class WizardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="body"):
-            yield Static(SCREEN_TITLES.get(self.SCREEN_ID, self.SCREEN_ID), classes="title")
+            yield Static(self.HEADING or SCREEN_TITLES.get(self.SCREEN_ID, self.SCREEN_ID), classes="title")
             if self.LEAD:
                 yield Static(self.LEAD, classes="lead")
             yield from self.compose_body()

@@ -19,13 +19,19 @@ _CLASSES = {
     "subscription": "subscription:SubscriptionScreen", "resource_group": "resource_group:ResourceGroupScreen",
     "identity": "identity:IdentityScreen", "vault": "vault:VaultScreen", "secret": "secret:SecretScreen",
     "permissions": "permissions:PermissionsScreen", "target": "target:TargetScreen",
-    "federation": "federation:FederationScreen", "grants": "grants:GrantsScreen", "review": "review:ReviewScreen",
+    "grants": "grants:GrantsScreen", "review": "review:ReviewScreen",
     "apply": "apply:ApplyScreen", "result": "result:ResultScreen",
 }
 
 
 def make_screen(screen_id: str, services: Services) -> Screen:
-    module, _, name = _CLASSES[screen_id].partition(":")
+    if screen_id == "details":  # the target kind's own screen (AKS's cluster, GitHub's repository)
+        from wizard.targets import target_kind
+        assert services.draft is not None, "a target's details belong to a setup"
+        where = target_kind(services.draft.spec.target.kind).details
+    else:
+        where = _CLASSES[screen_id]
+    module, _, name = where.partition(":")
     return getattr(importlib.import_module(f"screens.{module}"), name)(services)
 
 

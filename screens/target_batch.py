@@ -3,16 +3,21 @@ a confirmed scale to 0 and back before its nodes have it) or a new pool created 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Select
 
 from wizard.azure.names import validate_pool_name
 from wizard.targets.batch import BatchTarget
 
 from .base import Note, field
+from .messages import LoadFailed, PageLoaded, fetched
+from .target_fields import TargetFields
+
+if TYPE_CHECKING:
+    from wizard.spec import Spec
 
 DEFAULTS = BatchTarget()
 
@@ -33,11 +38,9 @@ def downtime(pool: Any) -> str:
             "finishes it). Nodes come back fresh: anything installed by hand on them is gone (start tasks run again).")
 
 
-class BatchFields(Vertical):
-    """Batch pool choices. The screen shows the part for its kind (batch_existing / batch_new) and asks
+class BatchFields(TargetFields):
+    """Batch pool choices. The screen shows the part for its choice (batch_existing / batch_new) and asks
     `evaluate()` what is wrong or what will happen."""
-
-    DEFAULT_CSS = "BatchFields { height: auto; }"
 
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
@@ -60,8 +63,9 @@ class BatchFields(Vertical):
         yield field("Dedicated nodes", Input(id="nodes", type="integer", compact=True)).add_class("batch-new")
         yield field("VM size", Input(id="vm-size", compact=True)).add_class("batch-new")
 
-    def restore(self, answers: dict[str, Any], target: Any, setup_group: str) -> None:
-        group = target.resource_group or setup_group
+    def restore(self, answers: dict[str, Any], spec: Spec) -> None:
+        target = spec.target
+        group = target.resource_group or spec.resource_group
         batch = isinstance(target, BatchTarget)
         target = target if batch else DEFAULTS
         self.wanted_pool = answers.get("pool", f"{group}/{target.account}/{target.pool}" if batch and target.existing
@@ -71,6 +75,20 @@ class BatchFields(Vertical):
         self.query_one("#nodes", Input).value = str(answers.get("nodes", target.dedicated_nodes))
         self.query_one("#vm-size", Input).value = answers.get("vm_size", target.vm_size)
         self.query_one("#rescale", Checkbox).value = bool(answers.get("rescale", target.rescale_for_identity))
+
+    @work(thread=True, group="batch", exclusive=True, exit_on_error=False)
+    def load(self, subscription: str) -> None:
+        from wizard import catalog
+        session = self.app.services.session  # type: ignore[attr-defined]
+        self.post_message(fetched("batch", lambda: catalog.batch_accounts(session, subscription)))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        if message.source == "batch":
+            self.show_accounts(message.rows)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        if message.source == "batch":
+            self.show_accounts(None)
 
     def show_accounts(self, accounts: list[Any] | None) -> None:
         self.loaded = None if accounts is None else True
@@ -114,20 +132,21 @@ class BatchFields(Vertical):
                 "vm_size": self.query_one("#vm-size", Input).value.strip(),
                 "rescale": self.query_one("#rescale", Checkbox).value}
 
-    def show(self, kind: str) -> None:
+    def show(self, kind: str | None) -> None:
+        super().show(kind)
         for widget in self.query(".batch-existing"):
             widget.display = kind == "batch_existing"
         for widget in self.query(".batch-new"):
             widget.display = kind == "batch_new"
 
     # -- what it means ----------------------------------------------------------------------------------------
-    def evaluate(self, kind: str, identity_group: str, identity_name: str) -> tuple[str | None, str, str]:
+    def evaluate(self, kind: str, spec: Spec) -> tuple[str | None, str, str]:
         """(problem, note, note kind) for the Batch choice: what is wrong, or what will happen. An existing
         pool's note is shown here, above the rescale checkbox it explains (the note returned is empty)."""
         if kind == "batch_new":
             return self._new_pool()
         pool_note = self.query_one("#pool-note", Note)
-        problem, note, severity = self._existing_pool(identity_group, identity_name)
+        problem, note, severity = self._existing_pool(spec.identity_group, spec.identity.name)
         pool_note.say(note, severity)
         pool_note.display = bool(note)
         return problem, "", ""
@@ -180,8 +199,9 @@ class BatchFields(Vertical):
                 "warn"
         return None, note, "ok"
 
-    def patch(self, kind: str, setup_group: str) -> dict[str, Any]:
+    def patch(self, kind: str, spec: Spec) -> dict[str, Any]:
         """The spec's target for the Batch choice."""
+        setup_group = spec.resource_group
         if kind == "batch_existing":
             group, _, rest = self._value("#pool").partition("/")
             account, _, pool = rest.partition("/")

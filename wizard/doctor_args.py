@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .azure import scopes
-from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE, FederationSpec
+from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE
+from .targets.aks import aks_subject
+from .targets.github import GithubCredential
 
 if TYPE_CHECKING:
     import argparse
@@ -34,8 +36,7 @@ def parse_federation(text: str) -> dict[str, Any]:
             raise DoctorArgError(f"--federation {text!r}: expected aks:CLUSTER_ID:NAMESPACE:SERVICE_ACCOUNT, the "
                                  "cluster id being /subscriptions/.../providers/Microsoft.ContainerService/"
                                  "managedClusters/NAME.")
-        fed = FederationSpec(kind="aks", namespace=namespace, service_account=names)
-        return {"kind": "aks", "cluster_id": cluster_id, "issuer": "", "subject": fed.subject,
+        return {"kind": "aks", "cluster_id": cluster_id, "issuer": "", "subject": aks_subject(namespace, names),
                 "audience": TOKEN_EXCHANGE_AUDIENCE}
     if kind == "github":
         parts = rest.split(":")
@@ -44,15 +45,16 @@ def parse_federation(text: str) -> dict[str, Any]:
                                  "tag:NAME, pull_request).")
         repo, entity, value = parts[0], parts[1], ":".join(parts[2:])
         if entity == "pull_request":
-            fed = FederationSpec(kind="github", repository=repo, pull_request=True)
+            credential = GithubCredential(pull_request=True)
         elif entity in ("branch", "environment", "tag") and value:
-            fed = FederationSpec(kind="github", repository=repo, branch=value if entity == "branch" else "",
-                                 environment=value if entity == "environment" else "",
-                                 tag=value if entity == "tag" else "")
+            credential = GithubCredential(branch=value if entity == "branch" else "",
+                                          environment=value if entity == "environment" else "",
+                                          tag=value if entity == "tag" else "")
         else:
             raise DoctorArgError(f"--federation {text!r}: after the repository, give branch:NAME, environment:NAME, "
                                  "tag:NAME or pull_request.")
-        return {"kind": "github", "issuer": GITHUB_ISSUER, "subject": fed.subject, "audience": TOKEN_EXCHANGE_AUDIENCE}
+        return {"kind": "github", "issuer": GITHUB_ISSUER, "subject": credential.subject(repo),
+                "audience": TOKEN_EXCHANGE_AUDIENCE}
     raise DoctorArgError(f"--federation {text!r}: expected {FEDERATION_HELP}.")
 
 

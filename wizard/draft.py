@@ -25,25 +25,28 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
-           "federation", "grants", "review", "apply", "result")
+           "details", "grants", "review", "apply", "result")
 """The wizard's screens in order; ``ui["screen"]`` is one of them. A setup skips those it does not need
-(`Draft.screens()`): no secret or permissions without a vault, federation only for AKS / GitHub, and so on."""
+(`Draft.screens()`): no secret or permissions without a vault; "details" only for a target kind with a screen of
+its own (`TargetKind.details`: AKS's cluster, GitHub's repository), and so on."""
+RENAMED_SCREENS = {"federation": "details"}
+"""Screens of older versions, as a state file may name them."""
 
 SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_group": "Resource group",
                  "identity": "Identity", "vault": "Key Vault", "secret": "Secret", "permissions": "Permissions",
-                 "target": "Target", "federation": "Federated credentials", "grants": "Other access",
+                 "target": "Target", "details": "Target details", "grants": "Other access",
                  "review": "Review", "apply": "Apply", "result": "Result"}
 
 def screen_needed(screen: str, spec: Spec, target_answers: dict[str, Any]) -> bool:
     """Whether a setup with this spec (and these target-screen answers) shows `screen`.
 
-    The target screen says which further screens its choice needs (`answers["screens"]`, e.g. the federated
-    credentials for AKS pods); the draft knows no target screen's controls."""
+    The target's kind says whether it has a screen of its own; the target screen says which further screens its
+    choice needs (`answers["screens"]`, e.g. other access for ACI); the draft knows no target screen's controls."""
     from .targets import target_kind
     if screen in ("secret", "permissions"):
         return spec.uses_vault
-    if screen == "federation":
-        return screen in target_answers.get("screens", ()) or bool(spec.federation)
+    if screen == "details":
+        return bool(target_kind(spec.target.kind).details)
     if screen == "grants":
         # Extra grants are the point of a platform's identity and common for Batch / AKS; a kind that asks for
         # them on its own (ACI: a checkbox) shows the screen only when asked.
@@ -142,7 +145,8 @@ class Draft:
     @property
     def screen(self) -> str:
         """The screen to resume at."""
-        screen = self.state.ui.get("screen")
+        screen = str(self.state.ui.get("screen", ""))
+        screen = RENAMED_SCREENS.get(screen, screen)
         return screen if screen in SCREENS else "signin"
 
     @property
@@ -249,6 +253,7 @@ def summaries(directory: Path | str | None = None) -> list[DraftSummary]:
             continue
         done, total = state.progress()
         screen = state.ui.get("screen", "signin")
+        screen = RENAMED_SCREENS.get(screen, screen)
         out.append(DraftSummary(s.name, s.path, f"{done}/{total}" if total else "-",
                                 SCREEN_TITLES.get(screen, screen), s.updated, s.target,
                                 str(state.ui.get("cloud", "public"))))

@@ -20,7 +20,6 @@ from .spec import Spec
 from .state import State, StateStore
 from .steps.base import NOTHING, PlanItem, RunContext, Step, StepError
 from .steps.extra_grants import ExtraGrantsStep
-from .steps.federation import FederationStep
 from .steps.grant import GrantStep
 from .steps.identity import IdentityStep
 from .steps.operator_access import OperatorAccessStep
@@ -31,7 +30,7 @@ from .targets import step_classes
 from .waits import WaitExpired
 
 COMMON_STEPS: tuple[type[Step], ...] = (ResourceGroupStep, IdentityStep, VaultStep, OperatorAccessStep, SecretStep,
-                                        GrantStep, FederationStep, ExtraGrantsStep)
+                                        GrantStep, ExtraGrantsStep)
 ALL_STEPS: tuple[type[Step], ...] = COMMON_STEPS + tuple(step_classes())
 """Every step: the common ones, then each target kind's own (wizard/targets/)."""
 VAULT_STEPS = frozenset({"vault", "operator_access", "secret", "grant", "probe"})

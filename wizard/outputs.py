@@ -20,18 +20,13 @@ def next_steps(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str:
         return ""
     sections = [_identity(identity)]
     secret_uri = _secret_uri(spec, outputs)
-    credentials = (outputs.get("federation") or {}).get("credentials", [])
     from .targets import target_kind
     target = target_kind((spec.get("target") or {}).get("kind") or "none").next_steps(spec, outputs, identity,
                                                                                         secret_uri)
     if target:
         sections.append(target)
-    elif secret_uri and not credentials:
+    elif secret_uri:
         sections.append(_read_secret(identity, secret_uri, "Code that runs with this identity reads the secret so:"))
-    sections += [_aks(identity, c, secret_uri) for c in credentials if c.get("kind") == "aks"]
-    github = [c for c in credentials if c.get("kind") == "github"]
-    if github:
-        sections.append(_github(identity, github))
     grants = (outputs.get("grants") or {}).get("grants", [])
     if grants:
         sections.append(_grants(identity, grants))
@@ -69,84 +64,6 @@ def _read_secret(identity: dict[str, Any], secret_uri: str, intro: str) -> str:
     return f"{intro}\n\n{python_reader(identity['client_id'], secret_uri)}"
 
 
-def _aks(identity: dict[str, Any], credential: dict[str, Any], secret_uri: str) -> str:
-    namespace, account = credential.get("namespace", "default"), credential.get("service_account", "")
-    text = (f"AKS workload identity ({credential.get('name')}: {credential.get('subject')})\n"
-            "  Apply this ServiceAccount (kubectl apply -f sa.yaml):\n\n"
-            "    apiVersion: v1\n"
-            "    kind: ServiceAccount\n"
-            "    metadata:\n"
-            f"      name: {account}\n"
-            f"      namespace: {namespace}\n"
-            "      annotations:\n"
-            f"        azure.workload.identity/client-id: \"{identity['client_id']}\"\n\n"
-            "  and give each pod that uses it this label and service account (in the pod template):\n\n"
-            "    metadata:\n"
-            "      labels:\n"
-            "        azure.workload.identity/use: \"true\"\n"
-            "    spec:\n"
-            f"      serviceAccountName: {account}\n\n"
-            "  The webhook then injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE;\n"
-            "  DefaultAzureCredential() (or WorkloadIdentityCredential()) uses them.")
-    if secret_uri:
-        vault_url, _, name = secret_uri.partition("/secrets/")
-        text += ("\n\n    from azure.identity import DefaultAzureCredential\n"
-                 "    from azure.keyvault.secrets import SecretClient\n\n"
-                 f"    value = SecretClient({vault_url + '/'!r}, DefaultAzureCredential()).get_secret({name!r}).value")
-    return text
-
-
-def _github(identity: dict[str, Any], credentials: list[dict[str, Any]]) -> str:
-    subscription = _subscription_of(identity.get("id") or "")
-    trigger, job_extra = _github_trigger(credentials[0].get("subject", ""))
-    text = ("GitHub Actions\n"
-            "  In .github/workflows/deploy.yml (the ids are not secrets; repository variables work too):\n\n"
-            f"{trigger}"
-            "    permissions:\n"
-            "      id-token: write   # lets the job request its OIDC token\n"
-            "      contents: read\n"
-            "    jobs:\n"
-            "      deploy:\n"
-            "        runs-on: ubuntu-latest   # or your self-hosted runner's labels\n"
-            f"{job_extra}"
-            "        steps:\n"
-            "          - uses: azure/login@v2\n"
-            "            with:\n"
-            f"              client-id: {identity['client_id']}\n"
-            f"              tenant-id: {identity.get('tenant_id', '')}\n"
-            f"              subscription-id: {subscription}\n"
-            "          - run: az group list -o table   # az and Azure SDKs now act as the identity\n\n"
-            "  Azure accepts the job's token only when its subject is one of these (exact match):")
-    for credential in credentials:
-        text += f"\n    {credential.get('subject')}: {_github_when(credential.get('subject', ''))}"
-    return text
-
-
-def _github_when(subject: str) -> str:
-    if ":environment:" in subject:
-        return f"a job with `environment: {subject.split(':environment:', 1)[1]}`"
-    if ":ref:refs/heads/" in subject:
-        return f"a run for branch {subject.split(':ref:refs/heads/', 1)[1]} (and no environment)"
-    if ":ref:refs/tags/" in subject:
-        return f"a run for tag {subject.split(':ref:refs/tags/', 1)[1]} (and no environment)"
-    return "a run triggered by a pull request (and no environment)"
-
-
-def _github_trigger(subject: str) -> tuple[str, str]:
-    """The `on:` block and job lines that make the workflow's token carry exactly this subject."""
-    if ":environment:" in subject:
-        env = subject.split(":environment:", 1)[1]
-        return "    on: push   # any trigger: the job's environment decides\n", (
-            f"        environment: {env}   # the subject names this environment\n")
-    if ":ref:refs/heads/" in subject:
-        branch = subject.split(":ref:refs/heads/", 1)[1]
-        return f"    on:\n      push:\n        branches: [{branch}]\n", ""
-    if ":ref:refs/tags/" in subject:
-        tag = subject.split(":ref:refs/tags/", 1)[1]
-        return f"    on:\n      push:\n        tags: [\"{tag}\"]\n", ""
-    return "    on: pull_request\n", ""
-
-
 def _grants(identity: dict[str, Any], grants: list[dict[str, Any]]) -> str:
     lines = [f"Other access for {identity.get('name')}:"]
     for g in grants:
@@ -158,7 +75,7 @@ def _grants(identity: dict[str, Any], grants: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _subscription_of(rid: str) -> str:
+def subscription_of(rid: str) -> str:
     # Imported here, as below: wizard.azure.scopes loads the Azure SDK, and target kinds (imported with the spec,
     # before the UI signs in) reach this module.
     from .azure import scopes

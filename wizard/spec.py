@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 # Re-exported: the spec's workload parts are part of its API.
 from .spec_workloads import (  # noqa: F401
-    FEDERATION_KINDS,
     GITHUB_ISSUER,
     MAX_FEDERATED_CREDENTIALS,
     TOKEN_EXCHANGE_AUDIENCE,
     ExtraGrantSpec,
-    FederationSpec,
 )
 from .targets import TargetSpec, kinds, target_kind
 from .targets.aci import AciTarget
@@ -110,9 +108,9 @@ class Spec:
     secret: SecretSpec = field(default_factory=SecretSpec)
     grant: GrantSpec = field(default_factory=GrantSpec)
     target: TargetSpec = field(default_factory=AciTarget, metadata={"target": True})
-    """The kind's own table: `[target] kind = "aci"|"batch"|"none"` and that kind's keys (wizard/targets/)."""
+    """The kind's own table: `[target] kind = "aci"|"batch"|"aks"|"github"|"platform"|"none"` and that kind's keys
+    (wizard/targets/)."""
     verify: VerifySpec = field(default_factory=VerifySpec)
-    federation: list[FederationSpec] = field(default_factory=list, metadata={"item": FederationSpec})
     grant_extra: list[ExtraGrantSpec] = field(default_factory=list, metadata={"item": ExtraGrantSpec})
 
     @property
@@ -121,11 +119,8 @@ class Spec:
         return bool(self.vault.name)
 
     def extra_grants(self) -> list[ExtraGrantSpec]:
-        """The extra grants, plus the role each GitHub federation asks for on its runner's resource group."""
-        implied = [ExtraGrantSpec(role=f.runner_role, scope=f"resourceGroups/{f.runner_resource_group}",
-                                  note=f"GitHub Actions runner ({f.repository})")
-                   for f in self.federation if f.kind == "github" and f.runner_role]
-        return list(self.grant_extra) + implied
+        """The extra grants, plus those the target's own settings ask for (GitHub: the runner's role)."""
+        return list(self.grant_extra) + target_kind(self.target.kind).implied_grants(self)
 
     # Resource groups of the parts default to the setup's group.
     @property
@@ -145,7 +140,8 @@ class Spec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "spec") -> Spec:
-        return _build(cls, data, source)
+        from .spec_legacy import migrate
+        return _build(cls, migrate(data, source) if isinstance(data, dict) else data, source)
 
     def validate(self) -> list[str]:
         """Every problem with the spec, each saying what is wrong and how to fix it."""
@@ -176,8 +172,7 @@ class Spec:
             problems.append("grant.scope: access policies apply to the whole vault, not one secret; set "
                             "grant.scope = \"vault\", or use access_model = \"rbac\" for a per-secret grant.")
         problems += target_kind(self.target.kind).problems(self)
-        from .spec_rules import federation_problems, grant_problems
-        problems += federation_problems(self)
+        from .spec_rules import grant_problems
         problems += grant_problems(self)
         problems += value_problems(self)
         return problems

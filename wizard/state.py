@@ -32,9 +32,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 2
-"""2: a target's steps are named by its kind ("aci", "batch"); format 1 called both "target" (migrated on read,
-written back as 2 at the next save)."""
+FORMAT_VERSION = 3
+"""2: a target's steps are named by its kind ("aci", "batch"); format 1 called both "target".
+3: AKS and GitHub are target kinds (step "aks" / "github"); format 2 kept them in `[[federation]]` with a step
+"federation". Older formats are migrated on read and written back at the next save."""
 LOG_LIMIT = 200
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
 STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "check", "")
@@ -240,7 +241,17 @@ def _migrate(state: State) -> None:
         kind = (state.spec.get("target") or {}).get("kind") if isinstance(state.spec.get("target"), dict) else None
         if "target" in state.steps and kind in ("aci", "batch"):
             state.steps = {(kind if k == "target" else k): v for k, v in state.steps.items()}
-        state.version = FORMAT_VERSION
+    if state.version < 3 and "federation" in state.spec:
+        from .spec import SpecError
+        from .spec_legacy import migrate
+        try:
+            state.spec = migrate(state.spec, "spec")
+        except SpecError:
+            pass  # left as it was: loading its spec says what to change
+        kind = (state.spec.get("target") or {}).get("kind") if isinstance(state.spec.get("target"), dict) else None
+        if "federation" in state.steps and kind in ("aks", "github"):
+            state.steps = {(kind if k == "federation" else k): v for k, v in state.steps.items()}
+    state.version = FORMAT_VERSION
 
 
 @dataclass
@@ -265,11 +276,7 @@ def describe_target(spec: dict[str, Any]) -> str:
         return ""
     kind = str(target.get("kind") or "")
     if kind in ("", "none"):
-        # No compute target: name the federations instead (AKS workload identity, GitHub OIDC).
-        federations = spec.get("federation") or []
-        names = [f"{'AKS' if f.get('kind') == 'aks' else 'GitHub'} {f.get('cluster') or f.get('repository') or ''}".strip()
-                 for f in federations if isinstance(f, dict)]
-        return ", ".join(names)
+        return ""
     from .targets import target_kind
     try:
         return target_kind(kind).describe(target)

@@ -267,17 +267,16 @@ def target_from_state(state: Any) -> Target:
     from .targets import target_kind
     spec = state.spec
     has_vault = bool(spec.get("vault", {}).get("name"))
-    federations = state.step("federation").outputs.get("credentials", []) if spec.get("federation") else []
-    grants = state.step("grants").outputs.get("grants", []) if spec.get("grant_extra") or any(
-        f.get("runner_role") for f in spec.get("federation", [])) else []
+    target_spec = spec.get("target") or {}
+    grants = state.step("grants").outputs.get("grants", []) if spec.get("grant_extra") or (
+        target_spec.get("runner_role")) else []
     target = Target(identity_id=state.step("identity").outputs["id"],
                     vault_name=spec["vault"]["name"] if has_vault else "",
                     secret_name=spec["secret"]["name"] if has_vault else "",
                     granted_at=state.step("grant").outputs.get("granted_at") if has_vault else None,
                     vault_id=state.step("vault").outputs.get("id", "") if has_vault else "",
-                    federations=[dict(f) for f in federations],
                     grants=[{"role": g["role"], "scope": g["scope"], "note": g.get("note", "")} for g in grants])
-    target_kind(spec.get("target", {}).get("kind", "none")).fill_verify_target(state, target)
+    target_kind(target_spec.get("kind", "none")).fill_verify_target(state, target)
     return target
 
 

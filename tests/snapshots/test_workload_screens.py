@@ -1,5 +1,5 @@
 """Snapshots of the workload screens at 80x24: the Batch part of the target screen (an existing pool with nodes,
-the scale to 0 and back confirmed), federated credentials, and other access. Built from the demo sandbox's
+the scale to 0 and back confirmed), the AKS and GitHub targets' screens, and other access. Built from the demo sandbox's
 fixed names or from fixed records (a real cluster's issuer URL carries the sandbox's port)."""
 
 from __future__ import annotations
@@ -41,22 +41,36 @@ def test_target_batch_pool_with_nodes(snap_compare, snap_app, write_setup):
     assert snap_compare(snap_app(), run_before=run_before)
 
 
-def test_federation(snap_compare, snap_app, write_setup):
-    """A GitHub credential added; an AKS one typed: the subject and the derived name shown as Entra ID will
-    compare them."""
-    github = {"kind": "github", "repository": "contoso/infra", "branch": "main"}
+def test_aks_target(snap_compare, snap_app, write_setup):
+    """The AKS target's screen: the only cluster chosen, a service account typed; the subject and the derived
+    name shown as Entra ID will compare them."""
     form = {"cluster": "rg-aks-apps/aks-apps", "namespace": "apps", "service_account": "workload-sa"}
-    path = write_setup("snap", screen="federation", target={"kind": "none"},
-                       answers={"target": {"kind": "aks", "screens": ["federation"]},
-                                "federation": {"kind": "aks", "entries": [github], "form": form}})
+    path = write_setup("snap", screen="details", target={"kind": "aks"}, answers={"details": form})
 
     async def run_before(pilot):
-        from screens.federation import FederationScreen
+        from screens.target_aks import AksScreen
         app = pilot.app
         await wait_for(pilot, lambda: app.services.session is not None)
         app.services.draft = Draft.open(path)
-        await app.switch_screen(FederationScreen(app.services, clusters=[CLUSTER]))
-        await reach(pilot, "FederationScreen")
+        await app.switch_screen(AksScreen(app.services, clusters=[CLUSTER]))
+        await reach(pilot, "AksScreen")
+        await wait_for(pilot, lambda: app.screen.can_advance)
+    assert snap_compare(snap_app(), run_before=run_before)
+
+
+def test_github_target(snap_compare, snap_app, write_setup):
+    """The GitHub target's screen: one credential added (the main branch), a second typed (an environment)."""
+    form = {"repository": "contoso/infra", "entity": "environment", "value": "production"}
+    path = write_setup("snap", screen="details", target={"kind": "github", "repository": "contoso/infra"},
+                       answers={"details": {"entries": [{"branch": "main"}], "form": form}})
+
+    async def run_before(pilot):
+        from screens.target_github import GithubScreen
+        app = pilot.app
+        await wait_for(pilot, lambda: app.services.session is not None)
+        app.services.draft = Draft.open(path)
+        await app.switch_screen(GithubScreen(app.services))
+        await reach(pilot, "GithubScreen")
         await wait_for(pilot, lambda: app.screen.ready)
     assert snap_compare(snap_app(), run_before=run_before)
 

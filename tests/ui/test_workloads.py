@@ -135,7 +135,7 @@ async def test_an_aks_workload_identity_setup_shows_the_manifest(make, state_dir
         await open_target(pilot, state_dir, sandbox, "aks-apps", "rg-aks-apps", "westus2")
         pick(app, "#kind", "aks")
         await wait_for(pilot, lambda: "federated credential" in screen_text(app))
-        await next_to(pilot, "FederationScreen", ready=False)
+        await next_to(pilot, "AksScreen", ready=False)
         await wait_for(pilot, lambda: app.screen.cluster() is not None, what="the only cluster, chosen")
         await type_text(pilot, "#namespace", "Apps")  # Kubernetes names are lower-case
         await wait_for(pilot, lambda: "not a Kubernetes namespace" in text_of(app, "#status"),
@@ -146,9 +146,9 @@ async def test_an_aks_workload_identity_setup_shows_the_manifest(make, state_dir
         await type_text(pilot, "#cred-name", "-bad")
         await wait_for(pilot, lambda: "starts with '-'" in text_of(app, "#status"), what="the name rule")
         await type_text(pilot, "#cred-name", "aks-apps-workload")
-        await wait_for(pilot, lambda: app.screen.ready, what="a complete credential")
-        await next_to(pilot, "GrantsScreen")  # Next adds the credential typed
-        assert [f.subject for f in app.services.draft.spec.federation] == ["system:serviceaccount:apps:workload-sa"]
+        await wait_for(pilot, lambda: app.screen.can_advance, what="a complete credential")
+        await next_to(pilot, "GrantsScreen")
+        assert app.services.draft.spec.target.subject == "system:serviceaccount:apps:workload-sa"
         await next_to(pilot, "ReviewScreen", ready=False)
         await apply_and_verify(pilot)
         steps = str(app.screen.query_one("#next-steps").render())
@@ -172,8 +172,7 @@ async def test_a_github_oidc_setup_without_a_vault(make, state_dir, sandbox):
         await wait_for(pilot, lambda: app.screen.can_advance and "No vault" in screen_text(app))
         await next_to(pilot, "TargetScreen")  # no secret, no permissions screen
         pick(app, "#kind", "github")
-        await next_to(pilot, "FederationScreen", ready=False)
-        assert app.screen.kind == "github"
+        await next_to(pilot, "GithubScreen", ready=False)
         await type_text(pilot, "#repository", "contoso/infra")
         await type_text(pilot, "#entity-value", "release/*")
         await wait_for(pilot, lambda: "wildcard" in text_of(app, "#status"), what="the wildcard rule")
@@ -195,9 +194,9 @@ async def test_a_github_oidc_setup_without_a_vault(make, state_dir, sandbox):
         assert "id-token: write" in steps and "environment: production" in steps
     state = StateStore(state_dir / "gh-deploy.json").load()
     assert state.spec["vault"]["name"] == "" and "secret" not in state.steps and "vault" not in state.steps
-    assert [f["subject"] for f in state.step("federation").outputs["credentials"]] == [
+    assert [f["subject"] for f in state.step("github").outputs["credentials"]] == [
         "repo:contoso/infra:ref:refs/heads/main", "repo:contoso/infra:environment:production"]
-    assert state.spec["federation"][1]["runner_role"] == "Reader"
+    assert state.spec["target"]["runner_role"] == "Reader"
 
 
 async def test_grants_for_an_existing_platform_identity(make, state_dir, sandbox, az):
@@ -228,7 +227,7 @@ async def test_grants_for_an_existing_platform_identity(make, state_dir, sandbox
         app.screen.query_one("#no-vault", Checkbox).value = True
         await wait_for(pilot, lambda: app.screen.can_advance)
         await next_to(pilot, "TargetScreen")
-        pick(app, "#kind", "none")
+        pick(app, "#kind", "platform")
         await next_to(pilot, "GrantsScreen")
         await wait_for(pilot, lambda: not app.screen.query_one("FilterList").loading, what="the resources")
         await type_text(pilot, "#scopes .filter", "db-password")  # a secret of a vault with access policies

@@ -6,7 +6,9 @@ import pytest
 
 from wizard.doctor_args import DoctorArgError, parse_federation, parse_grant
 from wizard.outputs import next_steps
-from wizard.spec import FederationSpec, Spec, dump_spec
+from wizard.spec import Spec, dump_spec
+from wizard.targets.aks import AksTarget
+from wizard.targets.github import GithubCredential
 
 try:
     import tomllib
@@ -46,7 +48,7 @@ def test_batch_gives_the_job_code_snippet_and_warns_about_stale_nodes():
 def test_aks_gives_the_service_account_manifest_and_the_pod_label():
     credential = {"kind": "aks", "name": "fic", "subject": "system:serviceaccount:apps:api-sa", "namespace": "apps",
                   "service_account": "api-sa"}
-    text = next_steps(spec(), {"identity": IDENTITY, **VAULT, "federation": {"credentials": [credential]}})
+    text = next_steps(spec(target={"kind": "aks"}), {"identity": IDENTITY, **VAULT, "aks": {"credentials": [credential]}})
     manifest = text[text.index("apiVersion: v1"):]
     assert "kind: ServiceAccount" in manifest and "name: api-sa" in manifest and "namespace: apps" in manifest
     assert 'azure.workload.identity/client-id: "c1d2-client"' in manifest
@@ -62,7 +64,8 @@ def test_aks_gives_the_service_account_manifest_and_the_pod_label():
 ])
 def test_github_gives_the_workflow_snippet(subject, trigger):
     credential = {"kind": "github", "name": "fic", "subject": subject}
-    text = next_steps(spec(vault={"name": ""}), {"identity": IDENTITY, "federation": {"credentials": [credential]}})
+    text = next_steps(spec(vault={"name": ""}, target={"kind": "github"}),
+                      {"identity": IDENTITY, "github": {"credentials": [credential]}})
     assert "id-token: write" in text and "uses: azure/login@v2" in text
     assert "client-id: c1d2-client" in text and "tenant-id: t-tenant" in text and f"subscription-id: {SUB}" in text
     assert trigger in text and subject in text
@@ -72,25 +75,26 @@ def test_nothing_before_the_identity_exists():
     assert next_steps(spec(), {}) == ""
 
 
-@pytest.mark.parametrize("fed,subject,name", [
-    ({"kind": "aks", "cluster": "aks1", "namespace": "ns", "service_account": "sa"}, "system:serviceaccount:ns:sa",
-     "aks-aks1-ns-sa"),
-    ({"kind": "github", "repository": "o/r", "branch": "main"}, "repo:o/r:ref:refs/heads/main", "github-o-r-branch-main"),
-    ({"kind": "github", "repository": "o/r", "environment": "prod"}, "repo:o/r:environment:prod",
-     "github-o-r-environment-prod"),
-    ({"kind": "github", "repository": "o/r", "tag": "v1.0"}, "repo:o/r:ref:refs/tags/v1.0", "github-o-r-tag-v1-0"),
-    ({"kind": "github", "repository": "o/r", "pull_request": True}, "repo:o/r:pull_request", "github-o-r-pull-request"),
+def test_aks_subject_and_default_name():
+    target = AksTarget(cluster="aks1", namespace="ns", service_account="sa")
+    assert (target.subject, target.name) == ("system:serviceaccount:ns:sa", "aks-aks1-ns-sa")
+
+
+@pytest.mark.parametrize("credential,subject,name", [
+    ({"branch": "main"}, "repo:o/r:ref:refs/heads/main", "github-o-r-branch-main"),
+    ({"environment": "prod"}, "repo:o/r:environment:prod", "github-o-r-environment-prod"),
+    ({"tag": "v1.0"}, "repo:o/r:ref:refs/tags/v1.0", "github-o-r-tag-v1-0"),
+    ({"pull_request": True}, "repo:o/r:pull_request", "github-o-r-pull-request"),
 ])
-def test_subjects_and_default_names(fed, subject, name):
-    federation = FederationSpec(**fed)
-    assert federation.subject == subject and federation.credential_name == name
+def test_github_subjects_and_default_names(credential, subject, name):
+    github = GithubCredential(**credential)
+    assert (github.subject("o/r"), github.credential_name("o/r")) == (subject, name)
 
 
 def test_new_spec_parts_round_trip_through_toml():
     data = {"name": "x", "subscription": "s", "resource_group": "rg", "identity": {"name": "id-x", "existing": True},
             "target": {"kind": "batch", "account": "acct", "pool": "p", "dedicated_nodes": 3,
                        "rescale_for_identity": True},
-            "federation": [{"kind": "github", "repository": "o/r", "branch": "main"}],
             "grant_extra": [{"role": "AcrPull", "scope": "resourceGroups/rg/providers/x/y/z", "note": "images"}]}
     original = Spec.from_dict(data)
     again = Spec.from_dict(tomllib.loads(dump_spec(original)))
@@ -98,8 +102,12 @@ def test_new_spec_parts_round_trip_through_toml():
     assert again.validate() == []
     with pytest.raises(ValueError, match="whole number"):
         Spec.from_dict({**data, "target": {"kind": "batch", "dedicated_nodes": 1.5}})
+    github = {**data, "target": {"kind": "github", "repository": "o/r", "credentials": [{"branch": "main"}]}}
+    assert Spec.from_dict(tomllib.loads(dump_spec(Spec.from_dict(github)))) == Spec.from_dict(github)
+    with pytest.raises(ValueError, match=r"target.credentials\[0\]: unknown key"):
+        Spec.from_dict({**data, "target": {"kind": "github", "credentials": [{"repo": "o/r"}]}})
     with pytest.raises(ValueError, match=r"federation\[0\]: unknown key"):
-        Spec.from_dict({**data, "federation": [{"kind": "github", "repo": "o/r"}]})
+        Spec.from_dict({**data, "target": {"kind": "none"}, "federation": [{"kind": "github", "repo": "o/r"}]})
 
 
 def test_doctor_options_parse_into_federations_and_grants():

@@ -73,11 +73,11 @@ def test_unexpected_errors_are_not_blamed_on_azure():
     assert info.code == "KeyError" and "unexpected" in info.explanation and "bug" in info.fix
 
 
-def test_setup_list_names_federation_only_targets():
+def test_setup_list_names_federated_targets():
     from wizard.state import describe_target
-    spec = {"target": {"kind": "none"}, "federation": [{"kind": "github", "repository": "contoso/app"},
-                                                       {"kind": "aks", "cluster": "aks-apps"}]}
-    assert describe_target(spec) == "GitHub contoso/app, AKS aks-apps"
+    assert describe_target({"target": {"kind": "github", "repository": "contoso/app"}}) == "GitHub contoso/app"
+    assert describe_target({"target": {"kind": "aks", "cluster": "aks-apps"}}) == "AKS aks-apps"
+    assert describe_target({"target": {"kind": "none"}}) == ""
 
 
 # -- targets as units: each kind has its own table ----------------------------------------------------------
@@ -110,4 +110,4 @@ def test_a_key_of_another_kind_is_refused_with_the_kind_it_belongs_to():
     assert 'kind = "batch"' in str(err.value)
     with pytest.raises(SpecError) as err:
         Spec.from_dict({"name": "s", "target": {"kind": "kubernetes"}})
-    assert "'kubernetes' is not a target kind; use one of aci, batch, none" in str(err.value)
+    assert "'kubernetes' is not a target kind; use one of aci, batch, aks, github, platform, none" in str(err.value)

@@ -57,7 +57,7 @@ class ExtraGrantsStep(Step):
         return {"identity": identity, "grants": in_parallel(reads)}
 
     def observe(self, ctx: RunContext, n: int, grant: Any, identity: Any) -> dict[str, Any]:
-        label = f"grant_extra[{n}]" if n < len(ctx.spec.grant_extra) else "federation.runner_role"
+        label = f"grant_extra[{n}]" if n < len(ctx.spec.grant_extra) else "target.runner_role"
         seen: dict[str, Any] = {"spec": grant, "label": label, "problems": [], "details": []}
         try:
             info = scopes.parse(scopes.resolve(grant.scope, ctx.subscription_id))

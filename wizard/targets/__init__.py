@@ -1,4 +1,5 @@
-"""Workload targets as units: where the workload runs with the identity (ACI, Batch, none).
+"""Workload targets as units: where the workload runs with the identity (ACI, Batch, AKS, GitHub, a platform,
+none).
 
 Each target kind owns its spec table (`[target]` with `kind = "..."`, parsed into the kind's own dataclass: no
 union of fields), its steps, its verification links, its next steps, its example and its screen fields. The
@@ -7,9 +8,10 @@ engine, the spec, the draft, verify and the CLI know targets only through this r
 A new target kind adds (and registers in BUILTIN below):
 - `wizard/targets/<kind>.py`: its spec dataclass and its `TargetKind` (validation, groups, verify, next steps);
 - `wizard/targets/<kind>_steps.py`: its steps (refresh -> plan -> apply), with their own step ids;
-- `screens/target_<kind>.py`: its fields on the target screen;
+- `screens/target_<kind>.py`: its fields on the target screen (`fields`), or a screen of its own (`details`);
 - optionally `wizard/targets/<kind>_verify.py` when its links outgrow the kind's module;
-plus `examples/<name>.toml`, its sandbox provider (`wizard/sandbox/providers/`) and its tests.
+plus `examples/<name>.toml`, its sandbox provider (`wizard/sandbox/providers/`) and its tests. Federated kinds
+(AKS, GitHub) share `wizard/steps/federation.py`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..spec import Spec
+    from ..spec_workloads import ExtraGrantSpec
     from ..state import State
     from ..steps.base import Step
     from ..verify import Checker, Target
 
-BUILTIN = ("wizard.targets.aci", "wizard.targets.batch", "wizard.targets.no_target")
+BUILTIN = ("wizard.targets.aci", "wizard.targets.batch", "wizard.targets.aks", "wizard.targets.github",
+           "wizard.targets.platform", "wizard.targets.no_target")
 """Modules that register a target kind when imported (in the order the wizard offers them)."""
 
 
@@ -48,8 +52,16 @@ class TargetKind:
     spec_type: ClassVar[type[TargetSpec]] = TargetSpec
     example: ClassVar[str] = ""
     """The example spec's name in examples/ (without .toml), or "" for none."""
+    choices: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """What the target screen offers for this kind: (choice, label), e.g. ("aci_new", "A new ACI container group")."""
+    choice_note: ClassVar[str] = ""
+    """Shown on the target screen when one of its choices is picked and it has no fields of its own."""
     fields: ClassVar[str] = ""
-    """Its screen fields, as "module:Class" under screens/ (the screens import it; wizard/ never does)."""
+    """Its fields on the target screen, as "module:Class" under screens/ (the screens import it; wizard/ never
+    does): a `screens.target_fields.TargetFields` widget."""
+    details: ClassVar[str] = ""
+    """A screen of its own after the target screen ("module:Class" under screens/), e.g. AKS's cluster and
+    service account; "" for none."""
     grants_screen: ClassVar[bool] = True
     """Show the "other access" screen: False for a kind whose own fields ask whether it is wanted."""
 
@@ -62,6 +74,14 @@ class TargetKind:
 
     def problems(self, spec: Spec) -> list[str]:
         """Every problem of its spec table that can be known without Azure, "label: what; how to fix"."""
+        return []
+
+    def choice_of(self, target: TargetSpec) -> str:
+        """The target screen's choice that stands for this table (a kind's first, unless it says otherwise)."""
+        return self.choices[0][0] if self.choices else ""
+
+    def implied_grants(self, spec: Spec) -> list[ExtraGrantSpec]:
+        """Grants the kind's own settings ask for (GitHub: the runner's role), made beside `[[grant_extra]]`."""
         return []
 
     def describe(self, target: dict[str, Any]) -> str:
@@ -86,6 +106,7 @@ class TargetKind:
 
 
 _KINDS: dict[str, TargetKind] = {}
+_loaded: list[bool] = []
 
 
 def register(kind: TargetKind) -> TargetKind:
@@ -96,9 +117,16 @@ def register(kind: TargetKind) -> TargetKind:
 
 
 def _load() -> dict[str, TargetKind]:
-    if len(_KINDS) < len(BUILTIN):
+    if not _loaded:
         for module in BUILTIN:
             importlib.import_module(module)
+        # In BUILTIN's order (the order the wizard offers them), whichever module was imported first.
+        order = {module.rsplit(".", 1)[1]: n for n, module in enumerate(BUILTIN)}
+        ranked = sorted(_KINDS.items(), key=lambda item: order.get(type(item[1]).__module__.rsplit(".", 1)[1],
+                                                                    len(order)))
+        _KINDS.clear()
+        _KINDS.update(ranked)
+        _loaded.append(True)
     return _KINDS
 
 
@@ -112,6 +140,14 @@ def target_kind(kind: str) -> TargetKind:
     if found is None:
         raise ValueError(f"'{kind}' is not a target kind; use one of {', '.join(_load())}.")
     return found
+
+
+def choice_kind(choice: str) -> TargetKind:
+    """The kind that offers a target-screen choice ("aci_new" -> ACI)."""
+    for kind in kinds():
+        if choice in (key for key, _ in kind.choices):
+            return kind
+    raise ValueError(f"'{choice}' is no target kind's choice")
 
 
 def step_classes() -> list[type[Step]]:

@@ -56,8 +56,12 @@ class AciKind(TargetKind):
     title = "Azure Container Instances"
     spec_type = AciTarget
     example = "prefect-aci"
-    fields = "target:TargetScreen"
+    fields = "target_aci:AciFields"
+    choices = (("aci_new", "A new ACI container group"), ("aci_existing", "An existing ACI container group"))
     grants_screen = False  # a checkbox on the target screen asks for it
+
+    def choice_of(self, target: TargetSpec) -> str:
+        return "aci_existing" if getattr(target, "existing", False) else "aci_new"
 
     def steps(self) -> tuple[type[Step], ...]:
         from .aci_probe import ProbeStep

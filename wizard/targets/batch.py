@@ -71,6 +71,11 @@ class BatchKind(TargetKind):
     spec_type = BatchTarget
     example = "batch-pool"
     fields = "target_batch:BatchFields"
+    choices = (("batch_existing", "An existing Azure Batch pool (the identity is added to it)"),
+               ("batch_new", "A new Azure Batch pool, created with the identity"))
+
+    def choice_of(self, target: TargetSpec) -> str:
+        return "batch_existing" if getattr(target, "existing", False) else "batch_new"
 
     def steps(self) -> tuple[type[Step], ...]:
         from .batch_rescale import RescaleStep

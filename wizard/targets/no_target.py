@@ -1,5 +1,5 @@
-"""No compute target: the identity, vault, secret and grants only (AKS pods and GitHub Actions sign in through
-federated credentials; a platform's identity only needs grants). Nothing is attached and no probe runs here."""
+"""No compute target: the identity, vault, secret and grants only; the identity is attached later, by hand.
+Nothing is attached and no probe runs here."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class NoTargetKind(TargetKind):
     label = ""
     title = "No compute target"
     spec_type = NoTarget
+    choices = (("none", "No compute target (identity, vault and grants only)"),)
+    choice_note = "No compute target: verification checks the identity, its grants and the secret (no live probe)."
 
 
 register(NoTargetKind())

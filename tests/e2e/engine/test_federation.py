@@ -16,23 +16,20 @@ from wizard.spec import GITHUB_ISSUER
 from .conftest import build_spec
 
 REPO = "contoso/infra"
-GITHUB = [{"kind": "github", "repository": REPO, "branch": "main", "runner_resource_group": "rg-gh-runner",
-           "runner_role": "Reader"},
-          {"kind": "github", "repository": REPO, "environment": "production"},
-          {"kind": "github", "repository": REPO, "tag": "v1.2.0"},
-          {"kind": "github", "repository": REPO, "pull_request": True}]
+CREDENTIALS = [{"branch": "main"}, {"environment": "production"}, {"tag": "v1.2.0"}, {"pull_request": True}]
+RUNNER = {"runner_resource_group": "rg-gh-runner", "runner_role": "Reader"}
 SUBJECTS = [f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:production",
             f"repo:{REPO}:ref:refs/tags/v1.2.0", f"repo:{REPO}:pull_request"]
 
 
-def github_spec(federation=GITHUB):
-    return build_spec(resource_group="rg-gh-runner", vault={"name": ""}, target={"kind": "none"},
-                      federation=federation)
+def github_spec(credentials=CREDENTIALS, **target):
+    return build_spec(resource_group="rg-gh-runner", vault={"name": ""}, target={
+        "kind": "github", "repository": REPO, "credentials": credentials, **({} if target else RUNNER), **target})
 
 
-def aks_spec(**fed):
-    return build_spec(resource_group="rg-aks-apps", location="westus2", target={"kind": "none"}, federation=[
-        {"kind": "aks", "cluster": "aks-apps", "namespace": "apps", "service_account": "api-sa", **fed}])
+def aks_spec(**target):
+    return build_spec(resource_group="rg-aks-apps", location="westus2", target={
+        "kind": "aks", "cluster": "aks-apps", "namespace": "apps", "service_account": "api-sa", **target})
 
 
 def exchange(sandbox, client_id: str, assertion: str) -> str:
@@ -47,12 +44,12 @@ def test_github_subjects_for_branch_environment_tag_and_pull_request(harness, sa
     engine = harness.engine(github_spec())
     plan = engine.plan()
     assert not plan.problems, plan.problems
-    assert [i.step for i in plan.items] == ["resource_group", "identity", "federation", "grants"]  # no vault steps
+    assert [i.step for i in plan.items] == ["resource_group", "identity", "grants", "github"]  # no vault steps
     state = engine.apply(plan)
     report = verify_setup(engine)
     assert report.passed, report.to_dict()
     assert [link.name for link in report.links] == ["identity"] + [
-        f"federation:{c['name']}" for c in state.step("federation").outputs["credentials"]] + [
+        f"federation:{c['name']}" for c in state.step("github").outputs["credentials"]] + [
         "grant_extra:Reader@rg-gh-runner"]
     az = harness.clients()
     fics = list(az.msi.federated_identity_credentials.list("rg-gh-runner", "id-flows"))
@@ -114,7 +111,7 @@ def test_aks_credential_uses_the_clusters_issuer_and_outputs_the_manifest(harnes
     assert report.broken.name == "federation:aks-aks-apps-apps-api-sa"
     assert "system:serviceaccount:apps:api-sa" in report.broken.detail
     resumed = harness.engine(aks_spec())
-    assert resumed.plan().item("federation").action == "create"
+    assert resumed.plan().item("aks").action == "create"
     resumed.apply()
     assert verify_setup(resumed, probe=False).passed
 
@@ -125,14 +122,14 @@ def test_a_credential_made_by_hand_for_the_same_subject_is_adopted(harness, sand
     identity = az.msi.user_assigned_identities.create_or_update("rg-gh-runner", "id-flows", {"location": "eastus"})
     az.msi.federated_identity_credentials.create_or_update("rg-gh-runner", identity.name, "made-by-hand", {
         "properties": {"issuer": GITHUB_ISSUER, "subject": SUBJECTS[0], "audiences": ["api://AzureADTokenExchange"]}})
-    spec = github_spec(federation=[{k: v for k, v in GITHUB[0].items() if not k.startswith("runner")}])
+    spec = github_spec(CREDENTIALS[:1], runner_role="")
     mark = len(sandbox.calls)
     engine = harness.engine(spec)
     plan = engine.plan()
-    assert plan.item("federation").action == "adopt"
-    assert any("made-by-hand: already federates" in d for d in plan.item("federation").details)
+    assert plan.item("github").action == "adopt"
+    assert any("made-by-hand: already federates" in d for d in plan.item("github").details)
     state = engine.apply(plan)
-    assert [c["name"] for c in state.step("federation").outputs["credentials"]] == ["made-by-hand"]
+    assert [c["name"] for c in state.step("github").outputs["credentials"]] == ["made-by-hand"]
     assert not [c for c in harness.writes_since(mark) if c.operation == "federated_credential_create"]
     assert verify_setup(engine).passed
 
@@ -148,17 +145,35 @@ def test_aks_plan_problems_are_explained_before_any_write(harness, sandbox, fed,
     assert harness.writes_since(mark) == []
 
 
-@pytest.mark.parametrize("fed,expected", [
-    ({"branch": "main", "environment": "prod"}, "exactly one of branch, environment, tag or pull_request"),
-    ({"branch": "release/*"}, "wildcard"),
-    ({"tag": "v1"} | {"repository": "not-a-repo"}, "is not ORGANISATION/REPOSITORY"),
-    ({"branch": "main", "runner_role": "Reader"}, "runner_role and runner_resource_group go together"),
+@pytest.mark.parametrize("credential,target,expected", [
+    ({"branch": "main", "environment": "prod"}, {}, "exactly one of branch, environment, tag or pull_request"),
+    ({"branch": "release/*"}, {}, "wildcard"),
+    ({"tag": "v1"}, {"repository": "not-a-repo"}, "is not ORGANISATION/REPOSITORY"),
+    ({"branch": "main"}, {"runner_role": "Reader"}, "runner_role and runner_resource_group go together"),
 ])
-def test_github_spec_problems(fed, expected):
-    spec = github_spec(federation=[{"kind": "github", "repository": REPO, **fed}])
+def test_github_spec_problems(credential, target, expected):
+    spec = github_spec([credential], **target)
     assert any(expected in p for p in spec.validate()), spec.validate()
 
 
 def test_more_than_twenty_credentials_is_refused():
-    spec = github_spec(federation=[{"kind": "github", "repository": REPO, "branch": f"b{n}"} for n in range(21)])
+    spec = github_spec([{"branch": f"b{n}"} for n in range(21)])
     assert any("at most 20" in p for p in spec.validate())
+
+
+def test_a_spec_with_the_old_federation_blocks_is_read_as_its_target():
+    """Specs written before AKS and GitHub were targets keep working: their [[federation]] blocks become the
+    target; a mix that one target cannot hold is refused with what to do."""
+    legacy = build_spec(resource_group="rg-gh-runner", vault={"name": ""}, target={"kind": "none"}, federation=[
+        {"kind": "github", "repository": REPO, "branch": "main", **RUNNER},
+        {"kind": "github", "repository": REPO, "environment": "production"}])
+    assert legacy.target == github_spec(CREDENTIALS[:2]).target
+    assert [g.role for g in legacy.extra_grants()] == ["Reader"]
+    aks = build_spec(target={"kind": "none"}, federation=[{"kind": "aks", "cluster": "aks-apps", "namespace": "apps",
+                                                          "service_account": "api-sa", "cluster_resource_group": "rg-x"}])
+    assert (aks.target.kind, aks.target.resource_group, aks.target.subject) == (
+        "aks", "rg-x", "system:serviceaccount:apps:api-sa")
+    from wizard.spec import SpecError
+    with pytest.raises(SpecError, match="A setup has one target"):
+        build_spec(target={"kind": "none"}, federation=[{"kind": "aks", "cluster": "c", "service_account": "a"},
+                                                        {"kind": "github", "repository": REPO, "branch": "main"}])
