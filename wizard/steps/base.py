@@ -101,7 +101,8 @@ class RunContext:
         kind = step.Outputs
         assert kind is not None and is_dataclass(kind), f"{step.id} has no typed outputs"
         record = self.state.step(step.id).outputs
-        return kind(**{f.name: record[f.name] for f in fields(kind)})
+        # A field the record lacks (written by an older mi-wizard) takes the dataclass's default.
+        return kind(**{f.name: record[f.name] for f in fields(kind) if f.name in record})
 
     def outputs(self, step_id: str) -> dict[str, Any]:
         return self.state.step(step_id).outputs
@@ -139,10 +140,12 @@ class Step:
         """The edges this spec needs: `requires`, or fewer where a choice removes a data dependency."""
         return self.requires
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> Any:
+        """What Azure has now, as the step's own frozen dataclass of observations (read, never changed)."""
         raise NotImplementedError
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+    def plan(self, ctx: RunContext, observed: Any) -> PlanItem:
+        """Decide from `observed` (the step's observations dataclass); nothing is written here."""
         raise NotImplementedError
 
     def apply(self, ctx: RunContext, item: PlanItem) -> Any:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..azure import roles, scopes
 from ..azure.access import Grant, assignments_covering, grants_for
+from ..spec_workloads import ExtraGrantSpec
 from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step
 from .grant import assign_role
 from .identity import IdentityOut, IdentityStep, read_identity
@@ -40,31 +42,58 @@ def effective(ctx: RunContext, principal_id: str, role: roles.Role, scope: str) 
             if scopes.name_of(ra.role_definition_id).lower() == role.guid.lower()]
 
 
+@dataclass
+class ExtraGrantSeen:
+    """One extra grant as observed (built by `observe`, then only read)."""
+
+    spec: ExtraGrantSpec
+    label: str
+    problems: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    info: scopes.ScopeInfo | None = None
+    role: roles.Role | None = None
+    existing: list[Grant] = field(default_factory=list)
+    """Assignments that already give the identity what the role is for there."""
+
+
+@dataclass(frozen=True)
+class ExtraGrantsSeen:
+    identity: Any
+    grants: list[ExtraGrantSeen]
+
+
+@dataclass(frozen=True)
+class ExtraGrantsOut:
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    """Each {role, scope, label, note, assignment_id, assignment_name, held_as, principal_id, granted_at}."""
+
+
 class ExtraGrantsStep(Step):
     id = "grants"
     title = "Access to other resources"
     requires = ("identity", "resource_group")
+    Outputs = ExtraGrantsOut
 
     def applies(self, spec: Any) -> bool:
         return bool(spec.extra_grants())
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> ExtraGrantsSeen:
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         grants = ctx.spec.extra_grants()
-        reads: list[Callable[[], dict[str, Any]]] = [
+        reads: list[Callable[[], ExtraGrantSeen]] = [
             lambda n=n, g=g: self.observe(ctx, n, g, identity)  # type: ignore[misc]
             for n, g in enumerate(grants)]
-        return {"identity": identity, "grants": in_parallel(reads)}
+        return ExtraGrantsSeen(identity, in_parallel(reads))
 
-    def observe(self, ctx: RunContext, n: int, grant: Any, identity: Any) -> dict[str, Any]:
+    def observe(self, ctx: RunContext, n: int, grant: ExtraGrantSpec, identity: Any) -> ExtraGrantSeen:
         label = f"grant_extra[{n}]" if n < len(ctx.spec.grant_extra) else "target.runner_role"
-        seen: dict[str, Any] = {"spec": grant, "label": label, "problems": [], "details": []}
+        seen = ExtraGrantSeen(spec=grant, label=label)
         try:
             info = scopes.parse(scopes.resolve(grant.scope, ctx.subscription_id))
         except ValueError as err:
-            seen["problems"].append(f"{label}.scope: {err}")
+            seen.problems.append(f"{label}.scope: {err}")
             return seen
-        seen["info"] = info
+        seen.info = info
         own_group = (info.kind == "resource_group" and info.resource_group.lower() == ctx.spec.resource_group.lower()
                      and info.subscription.lower() == ctx.subscription_id.lower())
         if own_group and ctx.group_created(info.resource_group):
@@ -72,48 +101,48 @@ class ExtraGrantsStep(Step):
         else:
             resource = ctx.read(f"scope:{info.id.lower()}", lambda: scopes.read(ctx.clients, info))
         if resource is None:
-            seen["problems"].append(f"{label}.scope: nothing exists at {info.id}. Check the name, resource group and "
+            seen.problems.append(f"{label}.scope: nothing exists at {info.id}. Check the name, resource group and "
                                     "subscription (a container id ends .../blobServices/default/containers/NAME).")
             return seen
         role = find_role(ctx, grant.role, info.id, grant.allow_any_role)
         if role is None:
-            seen["problems"].append(f"{label}.role: no role named '{grant.role}' in this subscription.")
+            seen.problems.append(f"{label}.role: no role named '{grant.role}' in this subscription.")
             return seen
-        seen["role"] = role
+        seen.role = role
         self.judge(ctx, seen, info, role)
         if identity is not None:
-            seen["existing"] = effective(ctx, identity.principal_id, role, info.id)
-        if not seen.get("existing"):
+            seen.existing = effective(ctx, identity.principal_id, role, info.id)
+        if not seen.existing:
             can = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE,
                              info.id if resource != "created by this setup" else scopes.subscription_scope(
                                  info.subscription),
                              data=False, reads=ctx.read)
             if not can:
-                seen["problems"].append(
+                seen.problems.append(
                     f"{label}: you ({ctx.operator.display}) may not assign roles on {info.label} (missing "
                     f"{roles.ROLE_ASSIGNMENTS_WRITE}). Ask its Owner or User Access Administrator to run mi-wizard, "
                     "or to make this assignment.")
         return seen
 
-    def judge(self, ctx: RunContext, seen: dict[str, Any], info: scopes.ScopeInfo, role: roles.Role) -> None:
+    def judge(self, ctx: RunContext, seen: ExtraGrantSeen, info: scopes.ScopeInfo, role: roles.Role) -> None:
         """Problems (the grant would do nothing) and warnings (it does more than needed)."""
-        label = seen["label"]
+        label = seen.label
         if role.fits and info.kind == "resource" and info.type not in role.fits:
-            seen["problems"].append(f"{label}: {role.name} does nothing on a {info.label.split(' ')[0]}; it is for "
+            seen.problems.append(f"{label}: {role.name} does nothing on a {info.label.split(' ')[0]}; it is for "
                                     f"{', '.join(sorted({t.rsplit('/', 1)[-1] for t in role.fits}))}. Suggested: "
                                     f"{', '.join(r.name for r in roles.for_resource(info.type)[:2])}.")
         vault = scopes.vault_of(info)
         if vault is not None and role.fits and set(role.fits) & {roles.VAULT, roles.SECRET}:
             model = ctx.read(f"vault-model:{vault[2].lower()}", lambda: self.vault_rbac(ctx, vault))
             if model is False:
-                seen["problems"].append(
+                seen.problems.append(
                     f"{label}: vault {vault[2]} uses access policies, so Azure ignores roles on it or its secrets. "
                     "Give the identity an access policy with secret permission 'get' (a setup with this vault as "
                     "its [vault] does that), or move the vault to Azure RBAC.")
         if role.warning:
-            seen["details"].append(f"Warning: {role.warning}")
+            seen.details.append(f"Warning: {role.warning}")
         if info.kind != "resource" and role.fits:
-            seen["details"].append(f"Warning: the scope is the whole {info.label}: {role.name} applies to every "
+            seen.details.append(f"Warning: the scope is the whole {info.label}: {role.name} applies to every "
                                    "resource in it. A single resource is usually enough.")
 
     @staticmethod
@@ -121,51 +150,53 @@ class ExtraGrantsStep(Step):
         found = ctx.clients.for_subscription(vault[0]).keyvault.vaults.get(vault[1], vault[2])
         return bool(found.properties.enable_rbac_authorization)
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        problems = [p for g in observed["grants"] for p in g["problems"]]
+    def plan(self, ctx: RunContext, observed: ExtraGrantsSeen) -> PlanItem:
+        problems = [p for g in observed.grants for p in g.problems]
         lines, missing = [], 0
-        for g in observed["grants"]:
-            if "role" not in g:
+        for g in observed.grants:
+            if g.role is None or g.info is None:
                 continue
-            role, info = g["role"], g["info"]
-            have = g.get("existing") or []
+            role, info = g.role, g.info
+            have = g.existing
             if have:
                 lines.append(f"{role.name} on {info.label}: already effective ({have[0].role_name} at {have[0].scope}).")
             else:
                 missing += 1
-                lines.append(f"{role.name} on {info.label}: {role.allows}" + (f" ({g['spec'].note})" if g["spec"].note
+                lines.append(f"{role.name} on {info.label}: {role.allows}" + (f" ({g.spec.note})" if g.spec.note
                                                                                else ""))
-            lines += g["details"]
+            lines += g.details
         who = ctx.spec.identity.name
         if missing:
             return self.item(CREATE, f"Grant {who} {missing} role{'s' if missing > 1 else ''} on other resources.",
-                             details=lines, problems=problems, data={"grants": observed["grants"]})
-        recorded = len(ctx.state.step(self.id).outputs.get("grants", [])) == len(observed["grants"])
+                             details=lines, problems=problems, data={"grants": observed.grants})
+        recorded = len(ctx.state.step(self.id).outputs.get("grants", [])) == len(observed.grants)
         return self.item(NOTHING if recorded else ADOPT, f"{who} already holds every extra role.", details=lines,
-                         problems=problems, data={"grants": observed["grants"]})
+                         problems=problems, data={"grants": observed.grants})
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> ExtraGrantsOut:
         identity: IdentityOut = ctx.output(IdentityStep)
         previous = {(g["scope"].lower(), g["role"]): g for g in ctx.state.step(self.id).outputs.get("grants", [])}
 
-        def one(g: dict[str, Any]) -> dict[str, Any]:
-            role, info, spec = g["role"], g["info"], g["spec"]
-            have = g.get("existing") or []
+        def one(g: ExtraGrantSeen) -> dict[str, Any]:
+            role, info, spec = g.role, g.info, g.spec
+            assert role is not None and info is not None  # a grant without them is a plan problem: no apply
+            have = g.existing
             if have:
                 return {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
                         "assignment_id": have[0].assignment_id, "assignment_name": have[0].assignment_name,
                         "held_as": have[0].role_name, "principal_id": identity.principal_id,
                         "granted_at": (previous.get((info.id.lower(), role.name)) or {}).get("granted_at")}
             ctx.say(self.id, f"Granting {role.name} on {info.label}")
-            record = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity.principal_id,
-                                 principal_type="ServicePrincipal")
-            record.update(label=info.label, note=spec.note, held_as=role.name)
-            return record
+            made = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity.principal_id,
+                               principal_type="ServicePrincipal")
+            return {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
+                    "assignment_id": made.assignment_id, "assignment_name": made.assignment_name,
+                    "held_as": role.name, "principal_id": identity.principal_id, "granted_at": made.granted_at}
 
         # Independent assignments: made side by side (bounded), so 20 grants cost about what one does.
         writes: list[Callable[[], dict[str, Any]]] = [lambda g=g: one(g)  # type: ignore[misc]
                                                       for g in item.data["grants"]]
-        return {"grants": in_parallel(writes)}
+        return ExtraGrantsOut(grants=in_parallel(writes))
 
 
 PARALLEL_GRANTS = 20

@@ -65,6 +65,14 @@ class CredentialsOut:
     credentials: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CredentialsSeen:
+    identity: Any
+    existing: list[Any]
+    """The identity's federated credentials (SDK objects) as Azure has them."""
+    wanted: list[WantedCredential]
+
+
 class FederatedCredentialsStep(Step):
     """A federated target's step (AKS, GitHub): subclasses set id/title and say which credentials they want."""
 
@@ -78,24 +86,24 @@ class FederatedCredentialsStep(Step):
     def wanted(self, ctx: RunContext) -> list[WantedCredential]:
         raise NotImplementedError
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> CredentialsSeen:
         spec = ctx.spec
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         existing = list(ctx.clients.msi.federated_identity_credentials.list(spec.identity_group, spec.identity.name)
                         ) if identity is not None else []
-        return {"identity": identity, "existing": existing, "wanted": self.wanted(ctx)}
+        return CredentialsSeen(identity, existing, self.wanted(ctx))
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        existing = {f.name.lower(): f for f in observed["existing"]}
-        problems = [p for w in observed["wanted"] for p in w.problems]
+    def plan(self, ctx: RunContext, observed: CredentialsSeen) -> PlanItem:
+        existing = {f.name.lower(): f for f in observed.existing}
+        problems = [p for w in observed.wanted for p in w.problems]
         details: list[str] = []
         decided: list[WantedCredential] = []  # new values: what was observed stays as read
-        for want in observed["wanted"]:
+        for want in observed.wanted:
             details += want.details
             if want.problems:
                 continue
             same_name = existing.get(want.name.lower())
-            twin = next((f for f in observed["existing"] if f.issuer == want.issuer and f.subject == want.subject
+            twin = next((f for f in observed.existing if f.issuer == want.issuer and f.subject == want.subject
                          and f.name.lower() != want.name.lower()), None)
             if same_name is not None and same_credential(same_name, want.issuer, want.subject, want.audience):
                 decided.append(replace(want, do=NOTHING))
@@ -113,8 +121,8 @@ class FederatedCredentialsStep(Step):
                 details.append(f"{want.name}: trust {want.issuer} for {want.subject} (audience {want.audience}).")
         todo = [w.do for w in decided]
         creates = todo.count(CREATE)
-        if len(observed["existing"]) + creates > MAX_FEDERATED_CREDENTIALS:
-            problems.append(f"target: {ctx.spec.identity.name} has {len(observed['existing'])} federated "
+        if len(observed.existing) + creates > MAX_FEDERATED_CREDENTIALS:
+            problems.append(f"target: {ctx.spec.identity.name} has {len(observed.existing)} federated "
                             f"credentials; {creates} more would pass Azure's limit of {MAX_FEDERATED_CREDENTIALS}.")
         action = NOTHING
         if CREATE in todo or UPDATE in todo:

@@ -6,18 +6,49 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.mgmt.core.tools import resource_id
 
 from ..azure import roles
-from ..azure.access import grants_for
+from ..azure.access import Grant, grants_for
 from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, assignment_name
 from .identity import IdentityOut, IdentityStep, read_identity
 from .vault import VaultOut, VaultStep, access_model, planned_model, read_vault, vault_id
+
+
+@dataclass(frozen=True)
+class GrantOut:
+    """A grant as recorded: a role assignment (model "rbac") or an access policy (model "access_policy")."""
+
+    model: str
+    principal_id: str
+    granted_at: float | None = None
+    """When mi-wizard granted it (propagation is judged from it); None for one found in place."""
+    assignment_id: str = ""
+    assignment_name: str = ""
+    scope: str = ""
+    role: str = ""
+    permissions: list[str] = field(default_factory=list)
+    """An access policy's secret permissions."""
+
+
+@dataclass(frozen=True)
+class GrantSeen:
+    identity: Any
+    vault: Any
+    """The SDK's Identity and Vault, or None where there is none yet."""
+    model: str
+    """The vault's access model: rbac or access_policy (the planned one for a new vault)."""
+    scope: str = ""
+    grants: list[Grant] = field(default_factory=list)
+    """Role assignments that already let the identity read the secret."""
+    can_assign: bool = True
+    policy_ok: bool = False
 
 
 def can_assign_roles(ctx: RunContext, scope: str) -> bool:
@@ -42,7 +73,7 @@ def policy_allows(vault: Any, object_id: str, permissions: list[str]) -> bool:
 
 
 def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, principal_id: str,
-                principal_type: str) -> dict[str, Any]:
+                principal_type: str) -> GrantOut:
     """Create (or find) the role assignment; wait out PrincipalNotFound for a brand-new identity."""
     name = assignment_name(scope, principal_id, role.guid)
     body = {"properties": {"roleDefinitionId": role.definition_id(ctx.subscription_id), "principalId": principal_id,
@@ -65,8 +96,8 @@ def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, 
             assignment = f"{assignment[:8]}-{assignment[8:12]}-{assignment[12:16]}-{assignment[16:20]}-{assignment[20:]}"
         assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}"
         ctx.say(step_id, f"{role.name} was already assigned at this scope")
-    return {"model": "rbac", "assignment_id": assignment_id, "assignment_name": assignment, "scope": scope,
-            "role": role.name, "principal_id": principal_id, "granted_at": time.time()}
+    return GrantOut(model="rbac", assignment_id=assignment_id, assignment_name=assignment, scope=scope,
+                    role=role.name, principal_id=principal_id, granted_at=time.time())
 
 
 def secret_scope(vault_id: str, secret_name: str) -> str:
@@ -76,6 +107,7 @@ def secret_scope(vault_id: str, secret_name: str) -> str:
 class GrantStep(Step):
     id = "grant"
     title = "Read access for the identity"
+    Outputs = GrantOut
     requires = ("identity", "vault", "secret")
 
     def requires_for(self, spec: Any) -> tuple[str, ...]:
@@ -83,23 +115,19 @@ class GrantStep(Step):
         # of about a second); a grant on the whole vault needs only the vault.
         return self.requires if spec.grant.scope == "secret" else ("identity", "vault")
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> GrantSeen:
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         vault = None if ctx.plan_creates("vault") else read_vault(ctx)
-        observed: dict[str, Any] = {"identity": identity, "vault": vault}
         model = access_model(vault) if vault is not None else planned_model(ctx)
-        observed["model"] = model
-        if model == "rbac":
-            scope = self.scope(ctx, vault)
-            observed["scope"] = scope
-            observed["grants"] = (grants_for(ctx.clients, identity.principal_id, roles.GET_SECRET,
-                                             secret_scope(vault.id, ctx.spec.secret.name), data=True, reads=ctx.read)
-                                  if identity is not None and vault is not None else [])
-            observed["can_assign"] = can_assign_roles(ctx, scope) if not observed["grants"] else True
-        else:
-            observed["policy_ok"] = identity is not None and vault is not None and policy_allows(
-                vault, identity.principal_id, self.policy_permissions(ctx))
-        return observed
+        if model != "rbac":
+            return GrantSeen(identity, vault, model, policy_ok=identity is not None and vault is not None and
+                             policy_allows(vault, identity.principal_id, self.policy_permissions(ctx)))
+        scope = self.scope(ctx, vault)
+        grants = (grants_for(ctx.clients, identity.principal_id, roles.GET_SECRET,
+                             secret_scope(vault.id, ctx.spec.secret.name), data=True, reads=ctx.read)
+                  if identity is not None and vault is not None else [])
+        return GrantSeen(identity, vault, model, scope=scope, grants=grants,
+                         can_assign=can_assign_roles(ctx, scope) if not grants else True)
 
     @staticmethod
     def policy_permissions(ctx: RunContext) -> list[str]:
@@ -109,45 +137,45 @@ class GrantStep(Step):
         vid = vault_id(ctx, vault)
         return secret_scope(vid, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vid
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+    def plan(self, ctx: RunContext, observed: GrantSeen) -> PlanItem:
         who = ctx.spec.identity.name
-        if observed["model"] == "access_policy":
+        if observed.model == "access_policy":
             perms = self.policy_permissions(ctx)
-            if observed["policy_ok"]:
-                existing = {"model": "access_policy", "permissions": perms,
-                            "principal_id": observed["identity"].principal_id, "granted_at": None}
+            if observed.policy_ok:
+                existing = GrantOut(model="access_policy", permissions=perms,
+                                    principal_id=observed.identity.principal_id)
                 return self.item(NOTHING, f"{who} already has an access policy with secrets: {', '.join(perms)}.",
                                  data={"existing": existing})
             return self.item(UPDATE, f"Add an access policy for {who} with secrets: {', '.join(perms)} (access "
                                      "policies cover the whole vault).", data={"model": "access_policy"})
         where = "this one secret" if ctx.spec.grant.scope == "secret" else "every secret in the vault"
-        grants = observed["grants"]
+        grants = observed.grants
         if grants:
             mine = [g for g in grants if g.assignment_name == assignment_name(
-                observed["scope"], observed["identity"].principal_id, roles.SECRETS_USER.guid)]
+                observed.scope, observed.identity.principal_id, roles.SECRETS_USER.guid)]
             g = (mine or grants)[0]
             details = [] if g.role_guid == roles.SECRETS_USER.guid else [
                 f"{who} holds {g.role_name} at {g.scope}: broader than reading one secret needs. Consider replacing "
                 "it with Key Vault Secrets User on the secret."]
-            existing = {"model": "rbac", "assignment_id": g.assignment_id, "assignment_name": g.assignment_name,
-                        "scope": g.scope, "role": g.role_name, "principal_id": observed["identity"].principal_id,
-                        "granted_at": g.created_on.timestamp() if g.created_on else None}
+            existing = GrantOut(model="rbac", assignment_id=g.assignment_id, assignment_name=g.assignment_name,
+                                scope=g.scope, role=g.role_name, principal_id=observed.identity.principal_id,
+                                granted_at=g.created_on.timestamp() if g.created_on else None)
             return self.item(NOTHING if mine else ADOPT, f"{who} can already read the secret ({g.role_name} at "
                                                          f"{g.scope}).", details=details, data={"existing": existing})
-        problems = [] if observed["can_assign"] else [
-            f"grant: you ({ctx.operator.display}) may not assign roles at {observed['scope']} (missing "
+        problems = [] if observed.can_assign else [
+            f"grant: you ({ctx.operator.display}) may not assign roles at {observed.scope} (missing "
             f"{roles.ROLE_ASSIGNMENTS_WRITE}). Ask an Owner, User Access Administrator or Role Based Access Control "
             "Administrator of the vault to run mi-wizard, or to grant you one of those roles there."]
         return self.item(CREATE, f"Grant {who} Key Vault Secrets User on {where}: it can read secret values and "
                                  "nothing else (least privilege).", problems=problems,
-                         data={"model": "rbac", "scope": observed["scope"]})
+                         data={"model": "rbac", "scope": observed.scope})
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> GrantOut:
         if not item.writes:
             previous = ctx.state.step(self.id).outputs
-            existing = dict(item.data["existing"])
-            if previous.get("granted_at") and previous.get("principal_id") == existing["principal_id"]:
-                existing["granted_at"] = previous["granted_at"]  # keep when we granted it, for propagation
+            existing: GrantOut = item.data["existing"]
+            if previous.get("granted_at") and previous.get("principal_id") == existing.principal_id:
+                existing = replace(existing, granted_at=previous["granted_at"])  # when we granted it: propagation
             return existing
         identity: IdentityOut = ctx.output(IdentityStep)
         vault: VaultOut = ctx.output(VaultStep)
@@ -158,8 +186,8 @@ class GrantStep(Step):
                 {"properties": {"accessPolicies": [{"tenantId": identity.tenant_id,
                                                     "objectId": identity.principal_id,
                                                     "permissions": {"secrets": perms}}]}})
-            return {"model": "access_policy", "permissions": perms, "principal_id": identity.principal_id,
-                    "granted_at": time.time()}
+            return GrantOut(model="access_policy", permissions=perms, principal_id=identity.principal_id,
+                            granted_at=time.time())
         scope = (secret_scope(vault.id, ctx.spec.secret.name) if ctx.spec.grant.scope == "secret" else vault.id)
         ctx.say(self.id, f"Granting Key Vault Secrets User to {ctx.spec.identity.name}")
         return assign_role(ctx, self.id, scope=scope, role=roles.SECRETS_USER, principal_id=identity.principal_id,

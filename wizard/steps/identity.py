@@ -35,19 +35,23 @@ def identity_outputs(identity: Any) -> IdentityOut:
                        client_id=identity.client_id, tenant_id=identity.tenant_id, location=identity.location)
 
 
+@dataclass(frozen=True)
+class IdentitySeen:
+    identity: Any
+    """The SDK's Identity, or None (none yet, or this run creates it or its group)."""
+
+
 class IdentityStep(Step):
     id = "identity"
     Outputs = IdentityOut
     title = "Managed identity"
     requires = ("resource_group",)
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.group_created(ctx.spec.identity_group):
-            return {"identity": None}  # its group is about to be created: nothing to read
-        return {"identity": read_identity(ctx)}
+    def refresh(self, ctx: RunContext) -> IdentitySeen:
+        return IdentitySeen(read_identity(ctx))  # None when its group is about to be created: nothing to read
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        identity = observed["identity"]
+    def plan(self, ctx: RunContext, observed: IdentitySeen) -> PlanItem:
+        identity = observed.identity
         name = ctx.spec.identity.name
         if identity is None:
             return self.item(CREATE, f"No identity named {name} in {ctx.spec.identity_group}; it will be created.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..targets import target_kind
@@ -13,18 +14,31 @@ def read_group(ctx: RunContext, name: str) -> Any:
         lambda: ctx.clients.resources.resource_groups.get(name)))
 
 
+@dataclass(frozen=True)
+class GroupsSeen:
+    groups: dict[str, Any]
+    """Each group the setup lives in, by name: the SDK's ResourceGroup, or None when it does not exist."""
+
+
+@dataclass(frozen=True)
+class GroupOut:
+    id: str
+    location: str
+
+
 class ResourceGroupStep(Step):
     id = "resource_group"
     title = "Resource group"
+    Outputs = GroupOut
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> GroupsSeen:
         groups = {ctx.spec.resource_group, ctx.spec.identity_group, ctx.spec.vault_group}
         groups.update(target_kind(ctx.spec.target.kind).groups(ctx.spec))
-        return {"groups": {name: read_group(ctx, name) for name in sorted(g for g in groups if g)}}
+        return GroupsSeen({name: read_group(ctx, name) for name in sorted(g for g in groups if g)})
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        missing = [name for name, group in observed["groups"].items() if group is None]
-        main = observed["groups"].get(ctx.spec.resource_group)
+    def plan(self, ctx: RunContext, observed: GroupsSeen) -> PlanItem:
+        missing = [name for name, group in observed.groups.items() if group is None]
+        main = observed.groups.get(ctx.spec.resource_group)
         if missing:
             return self.item(CREATE, f"{', '.join(missing)} does not exist yet; it will be created in "
                                      f"{ctx.spec.location}.", data={"missing": missing})
@@ -33,11 +47,11 @@ class ResourceGroupStep(Step):
         return self.item(NOTHING if recorded else ADOPT, f"{ctx.spec.resource_group} {where}.",
                          data={"missing": []})
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> GroupOut:
         for name in item.data.get("missing", []):
             ctx.say(self.id, f"Creating resource group {name} in {ctx.spec.location}")
             ctx.clients.resources.resource_groups.create_or_update(
                 name, {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
             ctx.forget(f"rg:{name.lower()}")
         group = read_group(ctx, ctx.spec.resource_group)
-        return {"id": group.id, "location": group.location}
+        return GroupOut(id=group.id, location=group.location)

@@ -10,6 +10,7 @@ Existence is read through the management plane (vaults/secrets), which never ret
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
@@ -38,17 +39,30 @@ def _version_of(secret_uri_with_version: str | None) -> str:
     return (secret_uri_with_version or "").rstrip("/").rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class SecretSeen:
+    secret: Any
+    """The SDK's management-plane Secret (never a value), or None when there is none (or no vault yet)."""
+
+
+@dataclass(frozen=True)
+class SecretOut:
+    name: str
+    version: str
+
+
 class SecretStep(Step):
     id = "secret"
     title = "Secret"
+    Outputs = SecretOut
     requires = ("vault", "operator_access")
     """operator_access exists only for the data-plane write; with the ARM write the edge is not there."""
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        return {"secret": read_secret(ctx)}
+    def refresh(self, ctx: RunContext) -> SecretSeen:
+        return SecretSeen(read_secret(ctx))
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        secret, name = observed["secret"], ctx.spec.secret.name
+    def plan(self, ctx: RunContext, observed: SecretSeen) -> PlanItem:
+        secret, name = observed.secret, ctx.spec.secret.name
         source = ctx.secret_source.describe() if ctx.secret_source else None
         if secret is not None and not ctx.spec.secret.new_version:
             recorded = bool(ctx.state.step(self.id).outputs.get("version"))
@@ -66,10 +80,10 @@ class SecretStep(Step):
         return self.item(action, f"{what} {name} from {source or '(no source)'} {how}; only its version id is "
                                  "recorded.", problems=problems)
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> SecretOut:
         spec = ctx.spec
         if not item.writes:
-            return {"name": spec.secret.name, "version": item.data["version"]}
+            return SecretOut(name=spec.secret.name, version=item.data["version"])
         assert ctx.secret_source is not None  # the plan refused a write with no source (a problem)
         value = ctx.secret_source.read()
         try:
@@ -86,7 +100,7 @@ class SecretStep(Step):
                 version = self._write_data_plane(ctx, value)
         finally:
             del value  # drop this step's reference to the value as soon as it is written
-        return {"name": spec.secret.name, "version": version}
+        return SecretOut(name=spec.secret.name, version=version)
 
     def _write_data_plane(self, ctx: RunContext, value: str) -> str:
         from .operator_access import remove_temporary_access

@@ -63,18 +63,19 @@ class VaultStep(Step):
     title = "Key Vault"
     requires = ("resource_group",)
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> VaultNameStatus:
+        """The vault name's status is the observation: here, elsewhere, soft-deleted, taken or free."""
         spec = ctx.spec
         # A group this run creates holds no vault yet; otherwise the vault is read through the run's cache,
         # which the grant and secret steps read too.
         group = "" if ctx.group_created(spec.vault_group) else spec.vault_group
         status = vault_name_status(ctx.clients, ctx.subscription_id, group, spec.vault.name, spec.location,
                                    read_here=lambda: read_vault(ctx))
-        return {"status": status}
+        return status
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+    def plan(self, ctx: RunContext, observed: VaultNameStatus) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name
-        status: VaultNameStatus = observed["status"]
+        status = observed
         if status.kind == "exists_here":
             return self._plan_existing(ctx, status.vault)
         if status.kind == "available":

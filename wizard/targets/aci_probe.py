@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,8 +25,23 @@ from ..steps.vault import VaultStep
 from .aci import aci_target
 
 
+@dataclass(frozen=True)
+class ProbeSeen:
+    """The probe reads nothing before it runs: whether it runs is decided from the whole plan."""
+
+
+@dataclass(frozen=True)
+class ProbeOut:
+    verdict: dict[str, Any] = field(default_factory=dict)
+    """The probe's one-line verdict (never the value): ok, stage, code, ..."""
+    cleanup: list[str] = field(default_factory=list)
+    """Probe groups whose delete was started and not awaited: the next run finishes them."""
+    at: float | None = None
+
+
 class ProbeStep(Step):
     id = "probe"
+    Outputs = ProbeOut
     title = "Live probe: the workload's identity reads the secret"
     requires = ("identity", "grant", "secret")
     proves = True
@@ -33,8 +49,8 @@ class ProbeStep(Step):
     def applies(self, spec: Any) -> bool:
         return bool(spec.target.kind == "aci" and spec.uses_vault and spec.verify.probe)
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        return {}
+    def refresh(self, ctx: RunContext) -> ProbeSeen:
+        return ProbeSeen()
 
     def leftovers(self, ctx: RunContext) -> Callable[[], None] | None:
         """Probe groups whose delete an earlier run started and did not await (or a killed run left)."""
@@ -52,15 +68,15 @@ class ProbeStep(Step):
                 ctx.save()
         return finish
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
+    def plan(self, ctx: RunContext, observed: ProbeSeen) -> PlanItem:
         # Whether it runs depends on the whole plan (anything changing, or the last verification not passing):
         # the engine decides that once every other step is planned (see Engine.plan).
         return self.item(CHECK, "A short-lived container group with the identity reads the secret and reports "
                                 "(never the value); it is deleted afterwards.")
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> ProbeOut:
         if item.action == NOTHING:
-            return dict(ctx.state.step(self.id).outputs)
+            return ctx.output(ProbeStep)  # type: ignore[no-any-return]
         identity, vault, grant = ctx.output(IdentityStep), ctx.output(VaultStep), ctx.outputs("grant")
         spec = ctx.spec
         granted_at = grant.get("granted_at")
@@ -81,8 +97,8 @@ class ProbeStep(Step):
         verdict = run_aci_probe(ctx.clients, where, identity, vault.vault_uri,
                                 spec.secret.name, image=spec.verify.probe_image or ctx.clients.profile.probe_image,
                                 cancel=ctx.cancel, wait_s=wait_s, await_delete=False, on_created=remember)
-        return {"verdict": {k: v for k, v in verdict.items() if k != "probe_group"},
-                "cleanup": record.outputs.get("cleanup", []), "at": time.time()}
+        return ProbeOut(verdict={k: v for k, v in verdict.items() if k != "probe_group"},
+                        cleanup=record.outputs.get("cleanup", []), at=time.time())
 
 
 def _group_id(ctx: RunContext) -> str:

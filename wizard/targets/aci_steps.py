@@ -7,6 +7,7 @@ so a group that has them cannot be re-deployed without losing them: that is refu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..steps.base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
@@ -27,21 +28,36 @@ def terminated(group: Any) -> bool:
     return group.restart_policy == "Never" and state in ("Succeeded", "Failed", "Stopped", "Terminated")
 
 
+@dataclass(frozen=True)
+class AciSeen:
+    group: Any
+    """The SDK's ContainerGroup, or None (none yet, or its resource group is about to be created)."""
+    identity: Any
+
+
+@dataclass(frozen=True)
+class AciOut:
+    id: str
+    name: str
+    restarted: bool = False
+    """An existing group was re-deployed (its containers restarted)."""
+
+
 class AciStep(Step):
     id = "aci"
     title = "Container group (ACI)"
     requires = ("identity", "grant")
+    Outputs = AciOut
 
     def applies(self, spec: Any) -> bool:
         return bool(spec.target.kind == "aci")
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
-        if ctx.group_created(ctx.spec.target_group):
-            return {"group": None, "identity": read_identity(ctx)}
-        return {"group": read_group(ctx), "identity": read_identity(ctx)}
+    def refresh(self, ctx: RunContext) -> AciSeen:
+        group = None if ctx.group_created(ctx.spec.target_group) else read_group(ctx)
+        return AciSeen(group, read_identity(ctx))
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        spec, group, identity = aci_target(ctx.spec), observed["group"], observed["identity"]
+    def plan(self, ctx: RunContext, observed: AciSeen) -> PlanItem:
+        spec, group, identity = aci_target(ctx.spec), observed.group, observed.identity
         name = spec.container_group
         if group is None:
             if spec.existing:
@@ -78,12 +94,12 @@ class AciStep(Step):
                          data={"id": group.id, "name": group.name, "terminated": terminated(group),
                                "group": group.as_dict()})  # the whole group as data: a re-deploy restates it
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> AciOut:
         identity: IdentityOut = ctx.output(IdentityStep)
         spec = ctx.spec
         aci = ctx.clients.aci.container_groups
         if item.action in (NOTHING, ADOPT):
-            return {"id": item.data["id"], "name": item.data["name"], "restarted": False}
+            return AciOut(id=item.data["id"], name=item.data["name"])
         existing = item.data.get("group")
         if existing is None:
             desired = self.new_group(ctx, identity)
@@ -100,7 +116,7 @@ class AciStep(Step):
         if result.provisioning_state == "Failed":
             raise StepError("ContainerGroupFailed", f"{result.name} failed to deploy.",
                             "Check the image, command and resources, then resume.")
-        return {"id": result.id, "name": result.name, "restarted": existing is not None}
+        return AciOut(id=result.id, name=result.name, restarted=existing is not None)
 
     @staticmethod
     def new_group(ctx: RunContext, identity: IdentityOut) -> Any:

@@ -11,6 +11,7 @@ pool, so repeating one after a crash is harmless.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..steps.base import NOTHING, UPDATE, PlanItem, RunContext, Step
@@ -62,21 +63,38 @@ def _fixed(pool: Any) -> tuple[int, int] | None:
     return fixed.target_dedicated_nodes or 0, fixed.target_low_priority_nodes or 0
 
 
+@dataclass(frozen=True)
+class RescaleOut:
+    phase: str = "not_needed"
+    """not_needed, or done once the pool went to 0 and back (in flight, the record holds the progress)."""
+    original: dict[str, Any] | None = None
+    """The pool's node counts or autoscale formula before, which were restored."""
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+@dataclass(frozen=True)
+class RescaleSeen:
+    pool: Any
+    identity: Any
+
+
 class RescaleStep(Step):
     id = "rescale"
     title = "Nodes with the identity (scale to 0 and back)"
     requires = ("batch",)
+    Outputs = RescaleOut
 
     def applies(self, spec: Any) -> bool:
         return bool(spec.target.kind == "batch")
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> RescaleSeen:
         if ctx.group_created(ctx.spec.target_group):
-            return {"pool": None, "identity": None}
-        return {"pool": read_pool(ctx), "identity": read_identity(ctx)}
+            return RescaleSeen(None, None)
+        return RescaleSeen(read_pool(ctx), read_identity(ctx))
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        t, pool, identity = batch_target(ctx.spec), observed["pool"], observed["identity"]
+    def plan(self, ctx: RunContext, observed: RescaleSeen) -> PlanItem:
+        t, pool, identity = batch_target(ctx.spec), observed.pool, observed.identity
         inflight = self.inflight(ctx)
         if inflight is not None:
             o = inflight["original"]
@@ -113,9 +131,9 @@ class RescaleStep(Step):
         lro = ctx.state.step(self.id).lro or {}
         return dict(lro) if lro.get("operation") == OPERATION and lro.get("phase") != "done" else None
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> RescaleOut:
         if item.action == NOTHING:
-            return dict(ctx.state.step(self.id).outputs) or {"phase": "not_needed"}
+            return ctx.output(RescaleStep)  # type: ignore[no-any-return]
         record = ctx.state.step(self.id)
         progress: dict[str, Any] | None = item.data.get("inflight")
         if progress is None:
@@ -142,8 +160,8 @@ class RescaleStep(Step):
             want = None if original.get("auto_scale") else {"dedicated": original["dedicated"],
                                                             "low_priority": original["low_priority"]}
             wait_steady(ctx, self.id, f"{name}'s new nodes to be allocated", want)
-        return {"original": original, "phase": "done", "started_at": progress.get("started_at"),
-                "finished_at": time.time()}
+        return RescaleOut(original=original, phase="done", started_at=progress.get("started_at"),
+                          finished_at=time.time())
 
     @staticmethod
     def restore_body(pool: Any, original: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ the pool has nodes, they do not get ours until the pool scales to 0 and back (ba
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from azure.core import MatchConditions
@@ -108,24 +109,46 @@ def patch_pool(ctx: RunContext, change: Any) -> Any:
                     "Something else is updating the pool; let it finish, then resume.")
 
 
+@dataclass(frozen=True)
+class BatchOut:
+    account: str
+    name: str
+    resource_group: str
+    id: str
+    created: bool = False
+    """mi-wizard created the pool (with the identity)."""
+    attached_at: float | None = None
+    nodes_at_attach: dict[str, int] | None = None
+    """The pool's node counts when the identity was added: those nodes booted without it."""
+    nodes_without_identity: bool | None = None
+
+
+@dataclass(frozen=True)
+class BatchSeen:
+    account: Any
+    pool: Any
+    """The SDK's BatchAccount and Pool, or None where there is none (or its group is about to be created)."""
+    identity: Any
+
+
 class BatchStep(Step):
     id = "batch"
     title = "Batch pool"
     requires = ("identity", "grant")
+    Outputs = BatchOut
 
     def applies(self, spec: Any) -> bool:
         return bool(spec.target.kind == "batch")
 
-    def refresh(self, ctx: RunContext) -> dict[str, Any]:
+    def refresh(self, ctx: RunContext) -> BatchSeen:
         if ctx.group_created(ctx.spec.target_group):
-            return {"account": None, "pool": None, "identity": read_identity(ctx)}
+            return BatchSeen(None, None, read_identity(ctx))
         account = read_account(ctx)
-        return {"account": account, "pool": read_pool(ctx) if account is not None else None,
-                "identity": read_identity(ctx)}
+        return BatchSeen(account, read_pool(ctx) if account is not None else None, read_identity(ctx))
 
-    def plan(self, ctx: RunContext, observed: dict[str, Any]) -> PlanItem:
-        t, pool, identity = batch_target(ctx.spec), observed["pool"], observed["identity"]
-        if observed["account"] is None:
+    def plan(self, ctx: RunContext, observed: BatchSeen) -> PlanItem:
+        t, pool, identity = batch_target(ctx.spec), observed.pool, observed.identity
+        if observed.account is None:
             return self.item(UPDATE, "", problems=[
                 f"target.account: no Batch account {t.account} in {ctx.spec.target_group}. Pick an existing account "
                 "(mi-wizard does not create accounts: they carry quotas and storage settings)."])
@@ -155,19 +178,17 @@ class BatchStep(Step):
                                "nodes until new ones are ready), or scale the pool yourself when it is idle.")
         return self.item(UPDATE, f"Add the identity to pool {t.pool}.", details=details, data={"pool_id": pool.id})
 
-    def apply(self, ctx: RunContext, item: PlanItem) -> dict[str, Any]:
+    def apply(self, ctx: RunContext, item: PlanItem) -> BatchOut:
         identity: IdentityOut = ctx.output(IdentityStep)
         t = batch_target(ctx.spec)
         previous = ctx.state.step(self.id).outputs
-        base = {"account": t.account, "name": t.pool, "resource_group": ctx.spec.target_group}
         if item.action in (NOTHING, ADOPT):
             pool_id = item.data["pool_id"]
             if previous.get("id", "").lower() == pool_id.lower():
-                return dict(previous)
-            return {**base, "id": pool_id, "created": False, "attached_at": None, "nodes_at_attach": None,
-                    "nodes_without_identity": None}
+                return ctx.output(BatchStep)  # type: ignore[no-any-return]
+            return BatchOut(t.account, t.pool, ctx.spec.target_group, id=pool_id)
         if item.action == CREATE:
-            return self.create(ctx, identity, base)
+            return self.create(ctx, identity)
         nodes: dict[str, int] = {}
 
         def add(pool: Any) -> Any:
@@ -181,10 +202,10 @@ class BatchStep(Step):
         ctx.say(self.id, f"Adding the identity to pool {t.pool}")
         pool = patch_pool(ctx, add)
         ctx.forget(f"pool:{ctx.spec.target_group.lower()}/{t.account.lower()}/{t.pool.lower()}")
-        return {**base, "id": pool.id, "created": False, "attached_at": time.time(), "nodes_at_attach": nodes or None,
-                "nodes_without_identity": bool(sum(nodes.values())) if nodes else None}
+        return BatchOut(t.account, t.pool, ctx.spec.target_group, id=pool.id, attached_at=time.time(), nodes_at_attach=nodes or None,
+                        nodes_without_identity=bool(sum(nodes.values())) if nodes else None)
 
-    def create(self, ctx: RunContext, identity: IdentityOut, base: dict[str, Any]) -> dict[str, Any]:
+    def create(self, ctx: RunContext, identity: IdentityOut) -> BatchOut:
         t = batch_target(ctx.spec)
         publisher, offer, sku, version = t.node_image.split(":")
         body = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {identity.id: {}}},
@@ -197,9 +218,9 @@ class BatchStep(Step):
         # If-None-Match: * so a pool someone created meanwhile is never overwritten (the next plan adopts it).
         pool = ctx.clients.batch.pool.create(ctx.spec.target_group, t.account, t.pool, body,
                                              match_condition=MatchConditions.IfMissing)
-        outputs = {**base, "id": pool.id, "created": True, "attached_at": time.time(),
-                   "nodes_at_attach": {"dedicated": 0, "low_priority": 0}, "nodes_without_identity": False}
-        ctx.state.step(self.id).outputs = outputs  # recorded before the wait: a resume adopts the pool
+        outputs = BatchOut(t.account, t.pool, ctx.spec.target_group, id=pool.id, created=True, attached_at=time.time(),
+                           nodes_at_attach={"dedicated": 0, "low_priority": 0}, nodes_without_identity=False)
+        ctx.state.step(self.id).outputs = asdict(outputs)  # recorded before the wait: a resume adopts the pool
         ctx.save()
         wait_steady(ctx, self.id, f"pool {t.pool} to allocate its nodes",
                     {"dedicated": t.dedicated_nodes, "low_priority": t.low_priority_nodes})
