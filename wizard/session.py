@@ -78,8 +78,12 @@ def open_session(*, cloud: str = "public", sandbox: bool = False, sandbox_descri
         return Session(profile, make_credential(profile))
     if sandbox:
         from .sandbox import Sandbox
+        from .sandbox.files import NotASandboxDir
         from .sandbox.serve import default_data_dir
-        running = Sandbox(sandbox_dir or default_data_dir(), seed="demo", reset=sandbox_reset).start()
+        try:
+            running = Sandbox(sandbox_dir or default_data_dir(), seed="demo", reset=sandbox_reset).start()
+        except NotASandboxDir as err:  # a data dir that holds someone's files: say so, never touch them
+            raise SessionError(str(err)) from None
         profile = sandbox_profile(running.descriptor(operator))
         return Session(profile, make_credential(profile), sandbox=running)
     try:

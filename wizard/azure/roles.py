@@ -36,7 +36,9 @@ class Role:
     curated: bool = True
 
     def definition_id(self, subscription_id: str) -> str:
-        return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
+        from azure.mgmt.core.tools import resource_id  # here: the role list is read before any SDK is needed
+        return str(resource_id(subscription=subscription_id, namespace="Microsoft.Authorization",
+                               type="roleDefinitions", name=self.guid))
 
 
 SECRETS_USER = Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6",

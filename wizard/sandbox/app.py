@@ -8,9 +8,7 @@ port too: BatchClient talks to https://{accountEndpoint}, so the endpoint is tha
 
 from __future__ import annotations
 
-import json
 import secrets
-import shutil
 import ssl
 import threading
 import uuid
@@ -20,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from . import directory
+from .descriptor import descriptor_extras, write_descriptor
+from .files import prepare_data_dir
+from .framing import Limits
 from .realism import Realism
 from .router import ARM, BATCH, IMDS, VAULT
 from .server import CallRecord, Listener
@@ -42,13 +43,11 @@ class Sandbox:
     """A running local Azure. Use `running_sandbox()` or `start()` / `stop()`."""
 
     def __init__(self, data_dir: Path | str, *, seed: str = "demo", reset: bool = False,
-                 realism: Realism | None = None, port: int = 0):
+                 realism: Realism | None = None, port: int = 0, limits: Limits | None = None):
         self.data_dir = Path(data_dir)
-        if reset and self.data_dir.exists():
-            shutil.rmtree(self.data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Its vaults hold secret values (as Key Vault does) and its keys sign tokens: only this user may read them.
-        self.data_dir.chmod(0o700)
+        prepare_data_dir(self.data_dir, reset=reset)  # refuses a directory of other files; reset deletes only ours
+        self.limits = limits or Limits()
+        """Body size, timeouts and worker count of every listener (tests shorten the timeouts)."""
         self.seed_name = seed
         self.realism = realism or Realism()
         self.requested_port = port
@@ -201,7 +200,7 @@ class Sandbox:
             "arm_url": self.arm_url, "authority_url": self.authority, "tenant_id": self.tenant_id,
             "subscription_ids": self.subscription_ids, "client_id": op["clientId"],
             "client_secret": op["clientSecret"], "ca_bundle": str(self.ca_path), "imds_url": self.imds_url,
-            "data_dir": str(self.data_dir),
+            "data_dir": str(self.data_dir), **descriptor_extras(self),
         }
 
     # ---- observation -------------------------------------------------------------------------------
@@ -214,8 +213,7 @@ class Sandbox:
             return [c for c in self.calls[since:] if c.plane == ARM]
 
     def write_descriptor(self, path: Path) -> None:
-        path.write_text(json.dumps(self.descriptor(), indent=2))
-        path.chmod(0o600)
+        write_descriptor(path, self.descriptor())
 
 
 @contextmanager

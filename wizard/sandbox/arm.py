@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .router import ArmError, Request, not_found
+from .paging import ARM_PAGING, paginate
+from .router import ARM, ArmError, Request, current_call, not_found
 
 if TYPE_CHECKING:
     from .app import Sandbox
@@ -133,5 +135,13 @@ def public(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def page(values: list[dict[str, Any]]) -> dict[str, Any]:
-    # No nextLink at all: the SDK follows any nextLink present, and ARM omits it on the last page.
-    return {"value": [public(v) for v in values]}
+    """One page of an ARM list for the request being served: its `$top` (or `maxresults`) and `$skiptoken`
+    decide which items, and a nextLink on the ARM host serves the rest (none on the last page, as ARM omits it)."""
+    bound = current_call()
+    if bound is None:  # called outside a request (seeding, tests): the whole list
+        return {"value": [public(v) for v in values]}
+    sb, req = bound
+    base = sb.arm_url if req.plane == ARM or not req.host else f"https://{req.host}"
+    # A sandbox may page smaller (`sb.arm_page_size`), so that tests see every list follow nextLinks.
+    paging = replace(ARM_PAGING, page_size=getattr(sb, "arm_page_size", ARM_PAGING.page_size))
+    return paginate(values, base_url=base, path=req.path, query=req.query, paging=paging, convert=public)

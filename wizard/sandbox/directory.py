@@ -1,4 +1,4 @@
-"""The sandbox tenant's directory: service principals (operators and managed identities)."""
+"""The sandbox tenant's directory: service principals (operators and managed identities), and who is its admin."""
 
 from __future__ import annotations
 
@@ -54,3 +54,23 @@ def principal_by_app(store: Store, app_id: str) -> dict[str, Any] | None:
 
 def check_secret(principal: dict[str, Any], secret: str) -> bool:
     return bool(principal.get("secretHash")) and principal["secretHash"] == _hash(secret)
+
+
+SANDBOX_ADMIN = "sandbox_admin"
+"""Kind: object id -> {"objectId"}: principals granted the sandbox admin right explicitly."""
+_DEFAULT_OPERATOR = ("meta", "operator:operator")
+"""Where app.py records the operator the descriptor names by default (the seeded Owner)."""
+
+
+def grant_sandbox_admin(store: Store, object_id: str) -> None:
+    """Let `object_id` act as the systems the sandbox stands in for (GitHub Actions: minting its OIDC tokens)."""
+    store.put(SANDBOX_ADMIN, object_id, {"objectId": object_id})
+
+
+def is_sandbox_admin(store: Store, object_id: str) -> bool:
+    """True for the sandbox's admin: its default operator (whoever runs the sandbox plays the outside world with
+    it), or a principal granted the right. Azure RBAC roles never confer it: it is not an Azure right."""
+    if store.get(SANDBOX_ADMIN, object_id) is not None:
+        return True
+    default = store.get(*_DEFAULT_OPERATOR)
+    return default is not None and default["objectId"].lower() == object_id.lower()

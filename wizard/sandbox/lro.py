@@ -3,6 +3,11 @@
 An operation started with a duration reports InProgress until that much time has passed (or, for a test,
 while `realism.hold("lro:<kind>")` is held), then its final state (computed by an optional finisher, e.g. to
 mark a vault Succeeded). Status URLs answer `Retry-After: 1` (never 0: the SDK would then sleep its default 30 s).
+
+Azure answers some creates as operations however fast they are (ACI's 201 Pending, Batch's 202 + Location): those
+start with `at_first_look=True`, so that even with no duration the operation is still InProgress when the first
+answer goes out and completes at the first look after it (a status poll or a GET of the resource). The SDK's first
+status poll follows the initial answer without a sleep, so this costs a client one round trip, not a second.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ def finisher(kind: str) -> Callable:
     return register
 
 
-def start(sb: Sandbox, kind: str, resource_id: str, duration_s: float, **extra: Any) -> dict[str, Any]:
+def start(sb: Sandbox, kind: str, resource_id: str, duration_s: float, *, at_first_look: bool = False,
+          **extra: Any) -> dict[str, Any]:
+    """Record an operation. With no duration it completes at once, unless `at_first_look` (see the module doc)."""
     op = {"id": uuid.uuid4().hex, "kind": kind, "resourceId": resource_id, "started": time.time(),
           "duration": max(0.0, duration_s), "status": "InProgress", "error": None, **extra}
     sb.store.put(OPERATION, op["id"], op)
-    if op["duration"] == 0:
+    if op["duration"] == 0 and not at_first_look:
         return poll(sb, op["id"]) or op
     return op
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -70,6 +72,12 @@ class Request:
     principal: Principal | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # ARM treats an empty path segment as absent: `az container create -f` sends
+        # `.../Microsoft.ContainerInstance//containerGroups/N` and Azure serves it as the single-slash path.
+        if self.plane == ARM and "//" in self.path:
+            self.path = re.sub(r"/{2,}", "/", self.path)
+
     @property
     def api_version(self) -> str:
         return self.query.get("api-version", "")
@@ -117,6 +125,25 @@ class Response:
 Handler = Callable[[Any, Request], Response]
 """A provider function: (sandbox, request) -> response."""
 
+_current: ContextVar[tuple[Any, Request] | None] = ContextVar("sandbox_current_request", default=None)
+
+
+def current_call() -> tuple[Any, Request] | None:
+    """(sandbox, request) of the handler running in this thread, if any: list helpers read the caller's paging
+    parameters ($top, maxresults, $skiptoken) and build nextLinks from it without every handler passing them."""
+    return _current.get()
+
+
+def _bound(handler: Handler) -> Handler:
+    @wraps(handler)
+    def run(sb: Any, req: Request) -> Response:
+        token = _current.set((sb, req))
+        try:
+            return handler(sb, req)
+        finally:
+            _current.reset(token)
+    return run
+
 
 @dataclass
 class Route:
@@ -153,7 +180,7 @@ class Router:
               scope: Callable[[Request], str] | None = None,
               needs_api_version: bool = True, authenticated: bool = True) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), template, _compile(template), handler, operation, plane,
+            self.routes.append(Route(method.upper(), template, _compile(template), _bound(handler), operation, plane,
                                      action, scope, needs_api_version, authenticated))
             return handler
         return register

@@ -2,7 +2,9 @@
 
 stdout carries exactly one line, the descriptor (URLs, tenant and subscription ids, the operator's client id and
 secret, the CA bundle, the IMDS URL), so that `mi-wizard sandbox serve > sandbox.json` or a parent process can
-read it; human notes go to stderr. SIGINT or SIGTERM stop it cleanly (exit 0); bad options exit 2.
+read it; human notes go to stderr. SIGINT or SIGTERM stop it cleanly (exit 0); bad options exit 2, and so does a
+--data-dir that holds other files and is not a sandbox (it is left exactly as it was). --reset deletes only the
+sandbox's own files there. The descriptor also names the scopes to ask for and a ready `az cloud register` line.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", choices=("demo", "empty"), default="demo",
                        help="content of a new sandbox: demo groups, vaults, containers and a Batch pool, or only "
                             "subscriptions and operators (an existing sandbox keeps its content)")
-    serve.add_argument("--reset", action="store_true", help="start afresh (deletes the data dir's sandbox)")
+    serve.add_argument("--reset", action="store_true",
+                       help="start afresh: delete the sandbox's own files in the data dir (nothing else there)")
     serve.add_argument("--descriptor", type=Path, default=None, metavar="FILE",
                        help="also write the descriptor to FILE (mode 0600), e.g. for --sandbox-descriptor")
     serve.add_argument("--latency", default=None, metavar="PROFILE[:SCALE][:sampled]",
@@ -60,6 +63,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
 
     from . import Realism, Sandbox
+    from .files import NotASandboxDir
     try:
         realism = Realism.from_options(latency=args.latency, faults=args.faults, known_operations=known_operations())
     except ValueError as err:
@@ -68,6 +72,9 @@ def main(argv: list[str]) -> int:
     data_dir = args.data_dir or default_data_dir()
     try:
         sandbox = Sandbox(data_dir, seed=args.seed, reset=args.reset, realism=realism, port=args.port).start()
+    except NotASandboxDir as err:
+        print(f"mi-wizard sandbox: bad --data-dir: {err}", file=sys.stderr)
+        return 2
     except OSError as err:
         print(f"mi-wizard sandbox: cannot start: {err.strerror or err}. Is --port {args.port} in use?", file=sys.stderr)
         return 1

@@ -1,116 +1,185 @@
-"""HTTP(S) listeners and the request pipeline: route, api-version, authenticate, authorize, realism, handle.
+"""The sandbox's HTTP(S) listeners: each one a connection loop and a bounded pool of workers (connections.py) in
+front of the request pipeline (pipeline.py).
 
-Every answer is an Azure-shaped JSON body; a bug in a handler answers 500 InternalServerError and is
-logged, it never crashes the server or sends a stack trace over HTTP.
+The stdlib's request handler parses each request the loop has framed; what it would answer with an HTML page (a
+malformed request line, too many headers, an unknown method) is answered with Azure's JSON instead, as is every
+refusal of the framing (413, 414, 431, a bad Content-Length), so a client never sees HTML, silence or a 500.
 """
 
 from __future__ import annotations
 
-import email.utils
-import logging
+import io
+import json
 import socket
 import ssl
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .router import ARM, BATCH, IMDS, LOGIN, VAULT, ArmError, Principal, Request, Response, Route, parse_query, router
-from .tokens import ARM_AUDIENCES, BATCH_AUDIENCE, VAULT_AUDIENCE, TokenError
+from .connections import Connection, ConnectionLoop
+from .framing import Framing, Limits, error_response
+from .pipeline import CallRecord, Drop, authenticate, dispatch, log, plane_error_shapes
+from .router import ARM, LOGIN, Request, Response, parse_query
 
 if TYPE_CHECKING:
     from .app import Sandbox
 
-log = logging.getLogger("wizard.sandbox")
-
-plane_error_shapes: dict[str, Callable[[Request, ArmError], ArmError]] = {}
-"""Planes whose service answers errors in another shape (the Batch service) reshape the pipeline's own
-errors (401, missing api-version, unknown path) here; errors raised with an explicit body pass as they are."""
+__all__ = ["CallRecord", "Listener", "authenticate", "dispatch", "free_port", "plane_error_shapes"]
 
 
-@dataclass
-class CallRecord:
-    """One answered request, for tests and benchmarks (never bodies: they may hold secrets)."""
-
-    plane: str
-    method: str
-    path: str
-    operation: str
-    status: int
-    at: float
-
-
-class _Drop(Exception):
-    """A fault that closes the connection without an answer."""
-
-
-class Listener(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class Listener:
+    """One port of the sandbox (ARM and login, IMDS, a vault, a Batch account), serving until `stop()`."""
 
     def __init__(self, sandbox: Sandbox, plane: str, port: int, tls: ssl.SSLContext | None, vault: str | None = None):
         self.sandbox, self.plane, self.tls, self.vault = sandbox, plane, tls, vault
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
-                                       name=f"sandbox-{plane}-{self.port}", daemon=True)
+        self.limits: Limits = sandbox.limits
+        self.socket = socket.create_server(("127.0.0.1", port), backlog=128)  # SO_REUSEADDR: restarts rebind
+        self.server_address = self.socket.getsockname()
+        self.loop = ConnectionLoop(self.socket, tls, self.limits, self._answer, f"sandbox-{plane}-{self.port}")
 
     @property
     def port(self) -> int:
-        return self.server_address[1]
+        return int(self.server_address[1])
+
+    @property
+    def worker_count(self) -> int:
+        """Threads this listener runs handlers in (bounded by `limits.max_workers`, whatever the connections)."""
+        return len(self.loop.pool.threads)
 
     def start(self) -> Listener:
-        self.thread.start()
+        self.loop.start()
         return self
 
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self.loop.stop()
+        self.socket.close()
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake runs here, in the request's own thread, so a slow client never blocks accept().
-        if self.tls is not None:
-            try:
-                request.settimeout(30)
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
+    def _answer(self, conn: Connection, framing: Framing) -> None:
+        """In a worker: answer the request the loop framed, then hand the connection back (or close it)."""
+        try:
+            conn.sock.settimeout(self.limits.write_timeout_s)
+            if framing.problem is not None:
+                status, code, message = framing.problem
+                conn.sock.sendall(error_response(status, code, message, HTTPStatus(status).phrase))
+                self.loop.drain(conn)
                 return
-        super().finish_request(request, client_address)
+            handler = _Handler(self, conn, framing)
+        except (OSError, ssl.SSLError):  # the client went away, or stopped reading past the write timeout
+            self.loop.close(conn)
+            return
+        except Exception:  # noqa: BLE001 - a bug must cost one connection, never leak it
+            log.exception("sandbox connection failed")
+            self.loop.close(conn)
+            return
+        if handler.dropped:
+            self.loop.close(conn)
+        elif handler.refused:
+            self.loop.drain(conn)
+        elif handler.close_connection:
+            self.loop.close(conn)
+        else:
+            self.loop.keep(conn, bytes(conn.buffer[framing.end:]))
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection error from %s", client_address, exc_info=True)
+
+class _Output:
+    """The handler's wfile: collects a response and sends it in one piece."""
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._parts:
+            data, self._parts = b"".join(self._parts), []
+            self._sock.sendall(data)
+
+
+def _header_value(value: Any) -> str:
+    # Header values may echo client input or token claims: never a line break (injection), never a non-Latin-1
+    # character (http.server would raise while writing the answer).
+    return str(value).replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")
+
+
+_PROTOCOL_ERRORS = {400: "BadRequest", 414: "RequestUriTooLong", 431: "RequestHeaderFieldsTooLarge",
+                    501: "NotImplemented", 505: "HttpVersionNotSupported"}
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # so that even an answer to a garbled request line has a status line
     server_version = "Microsoft-HTTPAPI/2.0"
     sys_version = ""
-    server: Listener
+    server: Listener  # type: ignore[assignment]
+
+    def __init__(self, listener: Listener, conn: Connection, framing: Framing):  # noqa: D107
+        # Not StreamRequestHandler's __init__: the loop has read the whole request, so the handler reads its head
+        # from memory, takes the body as framed, and answers exactly one request.
+        self.server = listener
+        self.request = self.connection = conn.sock
+        self.client_address = conn.address
+        self.rfile = io.BytesIO(bytes(conn.buffer[:framing.head_end]))
+        self.wfile = _Output(conn.sock)
+        self.body = framing.body
+        self.dropped = self.refused = False
+        self.close_connection = True
+        self.handle_one_request()
+        self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def version_string(self) -> str:
+        return self.server_version  # http.sys sends no Python version (nor the stdlib's trailing space)
+
+    def handle_expect_100(self) -> bool:
+        return True  # the connection loop has already said "100 Continue", or the body came without waiting
+
+    def parse_request(self) -> bool:
+        if not self.raw_requestline.strip():
+            self.command, self.requestline, self.request_version = None, "", "HTTP/1.1"
+            self.send_error(400, "The request line is empty")
+            return False
+        return super().parse_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Azure's JSON for the errors the stdlib parser finds (instead of its HTML page), then close."""
+        self.refused = True
+        status = HTTPStatus(code)
+        if code == 501:
+            text = f"The HTTP method '{self.command}' is not supported by this service."
+        else:
+            text = f"{status.description or status.phrase}: {message or status.phrase}."
+        payload = json.dumps({"error": {"code": _PROTOCOL_ERRORS.get(code, status.phrase.replace(" ", "")),
+                                        "message": text}}).encode()
+        self.send_response(code)
+        for key, value in (("Content-Type", "application/json; charset=utf-8"), ("Content-Length", len(payload)),
+                           ("x-ms-request-id", uuid.uuid4()), ("Connection", "close")):
+            self.send_header(key, _header_value(value))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         plane = self.server.plane
         path = unquote(url.path)
         if plane == ARM and not path.lower().startswith(("/subscriptions", "/providers", "/_sandbox")):
             plane = LOGIN
         request = Request(method=self.command, path=path, query=parse_query(url.query), headers=dict(self.headers),
-                          body=body, host=self.headers.get("Host", ""), plane=plane)
+                          body=self.body, host=self.headers.get("Host", ""), plane=plane)
         if self.server.vault:
             request.context["vault"] = self.server.vault
         try:
             response = dispatch(self.server.sandbox, request)
-        except _Drop:
-            self.close_connection = True
-            self.connection.close()
+        except Drop:
+            self.dropped = self.close_connection = True
             return
         self._write(request, response)
 
@@ -128,135 +197,17 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Type"] = response.content_type
         headers.update(response.headers)
         for key, value in headers.items():
-            self.send_header(key, value)
+            self.send_header(key, _header_value(value))
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve
-
-
-def dispatch(sandbox: Sandbox, request: Request) -> Response:
-    operation, route = "unknown", None
-    try:
-        route, params, known = router.match(request.plane, request.method, request.path)
-        if route is None:
-            raise _unknown_route(request, known)
-        operation = route.operation
-        request.params = params
-        delay = sandbox.realism.latency_for(operation, request.method)
-        if delay:
-            time.sleep(delay)
-        if route.needs_api_version and not request.api_version:
-            raise _missing_api_version(request.plane)
-        if route.authenticated:
-            request.principal = authenticate(sandbox, request)
-        if request.plane == ARM:
-            from .arm import check_subscription
-            check_subscription(sandbox, request)
-        fault = sandbox.realism.take_fault(operation)
-        if fault is not None:
-            response = _fault_response(fault)
-        else:
-            if route.action is not None and request.principal is not None:
-                action = route.action(request) if callable(route.action) else route.action
-                scope = route.scope(request) if route.scope else request.path.rstrip("/")
-                from .authz import require_action
-                require_action(sandbox.store, request.principal, action, scope)
-            response = route.handler(sandbox, request)
-    except ArmError as err:
-        if err.body is None and request.plane in plane_error_shapes:
-            err = plane_error_shapes[request.plane](request, err)
-        response = Response(err.status, err.to_body(), headers=err.headers)
-    except _Drop:
-        sandbox.record(CallRecord(request.plane, request.method, request.path, operation, 0, time.time()))
-        raise
-    except Exception:  # noqa: BLE001 - the server must answer, never crash
-        log.exception("sandbox handler failed: %s %s", request.method, request.path)
-        response = Response(500, {"error": {"code": "InternalServerError",
-                                            "message": "The sandbox hit an internal error; see its log."}})
-    call = CallRecord(request.plane, request.method, request.path, operation, response.status, time.time())
-    sandbox.record(call)
-    for observe in list(sandbox.observers):
-        observe(call)  # tests: e.g. kill a client the moment Azure has accepted a write, before it hears back
-    return response
-
-
-def _fault_response(fault: Any) -> Response:
-    if fault.kind == "drop":
-        raise _Drop()
-    if fault.kind == "429":
-        return Response(429, {"error": {"code": "TooManyRequests",
-                                        "message": "The request is being throttled as the limit has been reached for "
-                                                   "operation type. Please try again later."}},
-                        headers={"Retry-After": str(max(1, fault.retry_after))})
-    if fault.kind == "503":
-        return Response(503, {"error": {"code": "ServiceUnavailable",
-                                        "message": "The service is temporarily unavailable. Please try again later."}},
-                        headers={"Retry-After": str(max(1, fault.retry_after))})
-    return Response(500, {"error": {"code": "InternalServerError",
-                                    "message": "Encountered internal server error. Please try again."}})
-
-
-def _missing_api_version(plane: str) -> ArmError:
-    if plane == VAULT:
-        return ArmError(400, "BadParameter", "The request URI contains an invalid or missing 'api-version' parameter.")
-    return ArmError(400, "MissingApiVersionParameter",
-                    "The api-version query parameter (?api-version=) is required for all requests.")
-
-
-def _unknown_route(request: Request, path_known: bool) -> ArmError:
-    if path_known:
-        return ArmError(405, "HttpMethodNotAllowed",
-                        f"The requested resource does not support http method '{request.method}'.")
-    if request.plane == ARM:
-        parts = [p for p in request.path.split("/") if p]
-        lowered = [p.lower() for p in parts]
-        if "providers" in lowered:
-            i = len(lowered) - 1 - lowered[::-1].index("providers")
-            if i + 2 < len(parts) + 1 and i + 1 < len(parts):
-                namespace = parts[i + 1]
-                rtype = parts[i + 2] if i + 2 < len(parts) else ""
-                return ArmError(404, "InvalidResourceType",
-                                f"The resource type '{rtype}' could not be found in the namespace '{namespace}' "
-                                f"for api version '{request.api_version}'.")
-        return ArmError(404, "NotFound", f"The path '{request.path}' is not served by this API.")
-    if request.plane == VAULT:
-        return ArmError(400, "BadParameter", f"The request URI '{request.path}' is not valid.")
-    return ArmError(404, "NotFound", f"No endpoint at '{request.path}'.")
-
-
-def authenticate(sandbox: Sandbox, request: Request) -> Principal | None:
-    if request.plane not in (ARM, VAULT, BATCH):
-        return None
-    header = request.header("Authorization")
-    if request.plane == VAULT and not header.lower().startswith("bearer "):
-        raise ArmError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
-                       headers={"WWW-Authenticate": f'Bearer authorization="{sandbox.authority}/{sandbox.tenant_id}", '
-                                                    f'resource="{VAULT_AUDIENCE}"'})
-    if not header.lower().startswith("bearer "):
-        raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
-                       headers={"WWW-Authenticate": 'Bearer authorization_uri="%s", error="invalid_token", '
-                                'error_description="The authentication failed because of missing \'Authorization\' header."'
-                                % sandbox.authority})
-    audiences = (VAULT_AUDIENCE,) if request.plane == VAULT else (BATCH_AUDIENCE,) if request.plane == BATCH \
-        else ARM_AUDIENCES
-    try:
-        claims = sandbox.issuer.verify(header.split(" ", 1)[1].strip(), audiences)
-    except TokenError as err:
-        if request.plane == VAULT:
-            raise ArmError(401, "Unauthorized", f"AKV10022: {err.message}",
-                           headers={"WWW-Authenticate": f'Bearer authorization="{sandbox.authority}/{sandbox.tenant_id}", '
-                                                        f'resource="{VAULT_AUDIENCE}"'}) from None
-        raise ArmError(401, err.code, err.message,
-                       headers={"WWW-Authenticate": f'Bearer authorization_uri="{sandbox.authority}", '
-                                                    f'error="invalid_token", error_description="{err.message}"'}) from None
-    return Principal(object_id=claims["oid"], app_id=claims.get("appid", ""), tenant_id=claims["tid"],
-                     audience=claims["aud"], claims=claims)
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+

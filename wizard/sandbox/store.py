@@ -8,6 +8,7 @@ writer keeps every request's read-modify-write atomic without per-table locking.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,11 +28,22 @@ CREATE INDEX IF NOT EXISTS objects_parent ON objects (kind, parent);
 """
 
 
+def _private_files(path: Path) -> None:
+    """Create the database 0600 before SQLite opens it: SQLite creates its -wal and -shm files with the database
+    file's mode, so they are never readable by others either (they hold the same secrets as the database)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):  # and tighten the files of a sandbox made before this rule
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.chmod(0o600)
+
+
 class Store:
     """A tiny document store: kind + key -> JSON, with parent-based listing."""
 
     def __init__(self, path: Path | str):
         self.path = str(path)
+        _private_files(Path(path))
         self.lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from .files import write_private
+
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"
 KEY_FILE = "server.key"
@@ -69,10 +71,9 @@ def ensure_certificates(data_dir: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     data_dir.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(server_key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    key_path.chmod(0o600)
+    # The key is 0600 from its first byte (a write-then-chmod leaves it readable for a moment).
+    write_private(key_path, server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
     cert_path.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return ca_path, cert_path, key_path

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.core.tools import resource_id
+from azure.mgmt.core.tools import parse_resource_id, resource_id
 
 from ..azure import roles
 from ..azure.access import Grant, grants_for
@@ -56,7 +56,7 @@ def can_assign_roles(ctx: RunContext, scope: str) -> bool:
     existing parent (the vault's group, or the subscription when the plan creates the group too)."""
     lookup = scope
     if ctx.plan_creates("vault") or read_vault(ctx) is None:
-        lookup = (f"/subscriptions/{ctx.subscription_id}" if ctx.group_created(ctx.spec.vault_group) else
+        lookup = (resource_id(subscription=ctx.subscription_id) if ctx.group_created(ctx.spec.vault_group) else
                   resource_id(subscription=ctx.subscription_id, resource_group=ctx.spec.vault_group))
     allowed = grants_for(ctx.clients, ctx.operator.object_id, roles.ROLE_ASSIGNMENTS_WRITE, lookup, data=False,
                          reads=ctx.read)
@@ -94,6 +94,7 @@ def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, 
         assignment = existing.group(1) if existing else ""
         if assignment:
             assignment = f"{assignment[:8]}-{assignment[8:12]}-{assignment[12:16]}-{assignment[16:20]}-{assignment[20:]}"
+        # An extension resource on any scope (resource_id() builds ids under a group or subscription only).
         assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}"
         ctx.say(step_id, f"{role.name} was already assigned at this scope")
     return GrantOut(model="rbac", assignment_id=assignment_id, assignment_name=assignment, scope=scope,
@@ -101,7 +102,10 @@ def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, 
 
 
 def secret_scope(vault_id: str, secret_name: str) -> str:
-    return f"{vault_id}/secrets/{secret_name}"
+    vault = {key: str(value) for key, value in parse_resource_id(vault_id).items()}
+    return str(resource_id(subscription=vault["subscription"], resource_group=vault["resource_group"],
+                           namespace=vault["namespace"], type=vault["type"], name=vault["name"],
+                           child_type_1="secrets", child_name_1=secret_name))
 
 
 class GrantStep(Step):

@@ -16,6 +16,7 @@ from typing import Any
 from wizard.azure.clients import AzureClients
 
 ARM_SCOPE, VAULT_SCOPE = "https://management.azure.com/.default", "https://vault.azure.net/.default"
+BATCH_SCOPE = "https://batch.core.windows.net//.default"
 
 
 # ---- shapes ------------------------------------------------------------------------------------------------
@@ -104,7 +105,8 @@ class Env:
 
     def _send(self, url: str, method: str, body: Any, scope: str) -> Reply:
         ctx = ssl.create_default_context(cafile=str(self.sandbox.ca_path))
-        data = None if body is None else json.dumps(body).encode()
+        # A POST without a body still states its length (0), as the SDKs send it.
+        data = (b"" if method == "POST" else None) if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, method=method, data=data, headers={
             "Authorization": "Bearer " + self.credential.get_token(scope).token,
             "Content-Type": "application/json"})
@@ -118,6 +120,15 @@ class Env:
         """Replay on ARM with the example's own api-version."""
         return self._send(f"{self.sandbox.arm_url}{path}?api-version={example['parameters']['api-version']}{query}",
                           method, body, ARM_SCOPE)
+
+    def batch(self, account_id: str, method: str, path: str, example: dict, body: Any = None) -> Reply:
+        """Replay on a Batch account's own endpoint (the Batch service API), as BatchClient calls it."""
+        base = self.sandbox.batch_url(account_id).rstrip("/")
+        return self._send(f"{base}{path}?api-version={example['parameters']['api-version']}", method, body,
+                          BATCH_SCOPE)
+
+    def sub_path(self, rest: str) -> str:
+        return f"/subscriptions/{self.sub}{rest}"
 
     def vault(self, vault_name: str, method: str, path: str, example: dict, body: Any = None) -> Reply:
         base = self.sandbox.vault_url(vault_name).rstrip("/")

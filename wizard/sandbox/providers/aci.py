@@ -1,10 +1,11 @@
 """Microsoft.ContainerInstance (2023-05-01): container groups, logs, start/stop/restart, delete.
 
-Create-or-update is a long-running operation (201 + Azure-AsyncOperation, status at
-`/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{id}`); when its
-duration is 0 the group is answered already Succeeded, which the SDK accepts without polling. Containers
-start when the operation completes (wizard/sandbox/containers.py); the document itself, its validation and
-identities are in aci_model.py. Choices where Azure's exact answer is not documented are marked "guess".
+Create-or-update is a long-running operation in every mode, as in Azure: 201 (200 for a redeploy) with the group
+Pending and an Azure-AsyncOperation at
+`/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{id}`. With no duration
+(the default) it completes at the first look after that answer (lro.py, `at_first_look`), so the SDK polls once.
+Containers start when the operation completes (wizard/sandbox/containers.py); the document itself, its validation
+and identities are in aci_model.py. Choices where Azure's exact answer is not documented are marked "guess".
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from ..arm import (
 )
 from ..router import ArmError, Request, Response, not_found, router
 from ..seed import demo_seeders
-from .aci_model import NAME, NS, TRANSITIONING, build_group, check_update, group_id, sync_system_identity
+from .aci_model import (
+    NAME,
+    NS,
+    TRANSITIONING,
+    assign_public_ip,
+    build_group,
+    check_update,
+    group_id,
+    sync_system_identity,
+)
 
 BASE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups"
 OPERATIONS = "/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{op}"
@@ -58,6 +68,7 @@ def _finish_create(sb, op: dict[str, Any]) -> dict[str, Any] | None:
         return {"code": "InaccessibleImage", "message": f"The image '{image}' in container group '{group['name']}' is "
                 "not accessible. Please check the image and registry credential."}
     group["properties"]["provisioningState"] = "Succeeded"
+    assign_public_ip(group)
     containers.start_group(sb, group, restart=op.get("update", False))
     put(sb, group)
     return None
@@ -94,15 +105,19 @@ def require_group(sb, req: Request) -> dict[str, Any]:
 
 
 # ---- routes (specific templates first) ----------------------------------------------------------------------
-@router.route("GET", OPERATIONS, operation="arm_get", action="Microsoft.ContainerInstance/locations/operations/read")
+# No RBAC action: a principal with a role on the resource group only polls this subscription-level URL (its SDK
+# does), so none can be asked for here; the unguessable operation id is what protects it.
+@router.route("GET", OPERATIONS, operation="arm_get")
 def operation_status(sb, req: Request) -> Response:
     op = lro.poll(sb, req.params["op"])
     if op is None or not op["kind"].startswith("aci_"):
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' could not be found.")
-    body: dict[str, Any] = {"id": req.path, "name": op["id"], "status": op["status"],
-                            "startTime": now_iso(op["started"])}
-    if op.get("ended"):
-        body["endTime"] = now_iso(op["ended"])
+    # ACI's status document, as recorded from Azure: the group's id, the status, the start and the group's events.
+    group = get(sb, op["resourceId"])
+    events = [e for c in (group or {}).get("properties", {}).get("containers", [])
+              for e in (c["properties"].get("instanceView") or {}).get("events", [])]
+    body: dict[str, Any] = {"id": op["resourceId"], "status": op["status"], "startTime": now_iso(op["started"]),
+                            "properties": {"events": events}}
     if op["error"]:
         body["error"] = op["error"]
     # While in progress, tell the poller when to look again (1 s, never 0: the SDK would wait its default 30 s).
@@ -186,7 +201,7 @@ def deploy(sb, req: Request, body: dict[str, Any]) -> tuple[dict | None, dict, d
         containers.keep_secure_env(sb, group["id"], secure)
         deployment = group["_sandbox"]["deployment"] = group["_sandbox"].get("deployment", 0) + 1
         put(sb, group)
-        op = lro.start(sb, "aci_create", group["id"], sb.realism.lro_duration("aci_create"),
+        op = lro.start(sb, "aci_create", group["id"], sb.realism.lro_duration("aci_create"), at_first_look=True,
                        update=existing is not None, deployment=deployment)
         return existing, get(sb, group["id"]), op
 
@@ -200,10 +215,8 @@ def create_or_update(sb, req: Request) -> Response:
                        "than 63 characters, must match the regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?' (e.g. 'my-name') and "
                        "cannot contain consecutive hyphens.")
     existing, group, op = deploy(sb, req, req.json_object())
-    status = 200 if existing is not None else 201
-    if op["status"] == "Succeeded":
-        return Response(status, public(group))
-    return Response(status, public(group), headers=_async_headers(sb, req, op, group["location"]))
+    return Response(200 if existing is not None else 201, public(group),
+                    headers=_async_headers(sb, req, op, group["location"]))
 
 
 @router.route("PATCH", BASE + "/{name}", operation="aci_update", action=NS + "/write")
@@ -270,11 +283,12 @@ def _seed_prefect_worker(sb) -> None:
     sub = sb.subscription_ids[0]
     params = {"sub": sub, "rg": "rg-prefect-demo", "name": "cg-prefect-worker"}
     req = Request("PUT", provider_id(sub, params["rg"], NS, params["name"]), {}, {}, b"", params=params)
-    deploy(sb, req, {"location": "eastus", "tags": {"workload": "prefect"}, "properties": {
+    _, _, op = deploy(sb, req, {"location": "eastus", "tags": {"workload": "prefect"}, "properties": {
         "osType": "Linux", "restartPolicy": "Always",
         "containers": [{"name": "prefect-worker", "properties": {
             "image": "prefecthq/prefect:3-latest", "command": ["prefect", "worker", "start", "--pool", "aci-pool"],
             "resources": {"requests": {"cpu": 1, "memoryInGB": 1.5}}}}]}})
+    lro.poll(sb, op["id"])  # the demo tenant starts with the worker running: nobody is there to poll
 
 
 demo_seeders.append(_seed_prefect_worker)

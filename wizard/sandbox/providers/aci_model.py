@@ -26,7 +26,8 @@ ENUMS = {"osType": ("Linux", "Windows"), "restartPolicy": ("Always", "OnFailure"
 PASS_THROUGH = ("ipAddress", "volumes", "imageRegistryCredentials", "dnsConfig", "subnetIds", "diagnostics",
                 "priority", "confidentialComputeProperties", "extensions", "encryptionProperties")
 TRANSITIONING = ("Pending", "Creating", "Updating", "Deleting")
-SECRET_FIELDS = ("password", "storageAccountKey", "workspaceKey", "secret")
+SECRET_FIELDS = ("password", "storageAccountKey", "workspaceKey", "workspaceResourceId", "secret")
+"""Input Azure never answers back: the spec marks them x-ms-secret ("sensitive"); `secret` volumes answer {}."""
 
 
 def group_id(req: Request) -> str:
@@ -92,8 +93,8 @@ def _container(raw: Any, index: int, group_name: str, seen: set[str]) -> tuple[d
     requests = _required(_required(props, "resources", path + ".properties"), "requests", resources_path)
     cpu = _number(_required(requests, "cpu", path + ".properties.resources.requests"), "cpu")
     memory = _number(_required(requests, "memoryInGB", path + ".properties.resources.requests"), "memoryInGB")
-    command = props.get("command") or []
-    if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
+    command = props.get("command")
+    if command is not None and (not isinstance(command, list) or not all(isinstance(c, str) for c in command)):
         raise _invalid_content(f"'Error converting value to type 'List<string>'. Path '{path}.properties.command'.'")
     env, secure = [], {}
     for var in props.get("environmentVariables") or []:
@@ -108,9 +109,10 @@ def _container(raw: Any, index: int, group_name: str, seen: set[str]) -> tuple[d
         resources["requests"]["gpu"] = requests["gpu"]
     if isinstance(props["resources"].get("limits"), dict):
         resources["limits"] = props["resources"]["limits"]
-    stored = {"name": name, "properties": {"image": image, "command": command,
-                                           "ports": props.get("ports") or [], "environmentVariables": env,
-                                           "resources": resources}}
+    stored: dict[str, Any] = {"name": name, "properties": {"image": image, "ports": props.get("ports") or [],
+                                                           "environmentVariables": env, "resources": resources}}
+    if command is not None:  # ACI answers a command only when one was given (an empty list is echoed)
+        stored["properties"]["command"] = command
     for key in ("volumeMounts", "livenessProbe", "readinessProbe", "securityContext"):
         if key in props:
             stored["properties"][key] = props[key]
@@ -145,13 +147,14 @@ def _identity(sb, req: Request, raw: Any, cg_id: str, existing: dict[str, Any] |
                               "identity type requires userAssignedIdentities")
     if kind == "None":
         return {"type": "None"}
-    out: dict[str, Any] = {"type": kind}
+    # ACI answers the tenant with any identity type, user-assigned only included.
+    out: dict[str, Any] = {"type": kind, "tenantId": sb.tenant_id}
     if "SystemAssigned" in kind:
         old = (existing or {}).get("identity") or {}
         principal = directory.principal(sb.store, old["principalId"]) if old.get("principalId") else None
         if principal is None:
             principal = directory.add_principal(sb.store, display_name=req.params["name"], managed_identity_id=cg_id)
-        out.update(principalId=principal["objectId"], tenantId=sb.tenant_id)
+        out["principalId"] = principal["objectId"]
     if users:
         out["userAssignedIdentities"] = {}
         for uai_id in users:
@@ -215,8 +218,10 @@ def build_group(sb, req: Request, body: dict[str, Any], existing: dict[str, Any]
             group["properties"][key] = _scrub(copy.deepcopy(props[key]))
     ip = group["properties"].get("ipAddress")
     if isinstance(ip, dict) and ip.get("type", "").lower() == "public":
-        digest = zlib.crc32(cg_id.lower().encode())
-        ip.setdefault("ip", f"20.85.{digest % 250 + 1}.{digest // 250 % 250 + 1}")
+        ip.pop("ip", None)  # Azure assigns it (assign_public_ip); a redeploy keeps the one the group has
+        kept = ((existing or {}).get("properties", {}).get("ipAddress") or {}).get("ip")
+        if kept:
+            ip["ip"] = kept
         if ip.get("dnsNameLabel"):
             ip["fqdn"] = f"{ip['dnsNameLabel']}.{location}.azurecontainer.io"
     if body.get("zones"):
@@ -225,6 +230,15 @@ def build_group(sb, req: Request, body: dict[str, Any], existing: dict[str, Any]
     if identity is not None:
         group["identity"] = identity
     return group, {c["name"]: s for c, s in built}
+
+
+def assign_public_ip(group: dict[str, Any]) -> None:
+    """Give a public group its address once it is provisioned: ACI's 201 (Pending) has none yet, as azure-cli's
+    recordings of `az container create --ip-address Public` show; the group's later reads do."""
+    ip = group["properties"].get("ipAddress")
+    if isinstance(ip, dict) and ip.get("type", "").lower() == "public" and not ip.get("ip"):
+        digest = zlib.crc32(group["id"].lower().encode())
+        ip["ip"] = f"20.85.{digest % 250 + 1}.{digest // 250 % 250 + 1}"
 
 
 def _ports(group: dict[str, Any]) -> dict[str, list]:

@@ -1,12 +1,11 @@
 """Microsoft.ContainerService managed clusters (AKS): create-or-update (LRO), get, list; OIDC issuer and workload
-identity, which is what an AKS workload-identity setup reads from a cluster.
+identity, which is what an AKS workload-identity setup reads from a cluster. Credentials: aks_credentials.py.
 
 Create-or-update answers 201 (200 for an update) with `Azure-AsyncOperation` pointing at
 /subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{loc}/operations/{id}; provisioningState is
 Creating/Updating until `realism.lro_duration("aks_create")` has passed. A new cluster gets a node resource group
 MC_{rg}_{name}_{location} holding its kubelet identity `{name}-agentpool` (what AcrPull is granted to), and, with
-`oidcIssuerProfile.enabled`, an issuer served by the sandbox (oidc.py). AKS never turns an issuer off again, and
-workload identity needs the issuer.
+`oidcIssuerProfile.enabled`, an issuer served by the sandbox (oidc.py) that AKS never turns off again.
 """
 
 from __future__ import annotations
@@ -230,7 +229,8 @@ def status_document(op: dict[str, Any], path: str) -> dict[str, Any]:
     return body
 
 
-@router.route("GET", OPERATIONS, operation="arm_get", action="Microsoft.ContainerService/locations/operations/read")
+# No RBAC action: an RG-scoped Contributor polls this subscription-level URL; the operation id protects it.
+@router.route("GET", OPERATIONS, operation="arm_get")
 def operation_status(sb, req: Request) -> Response:
     op = lro.poll(sb, req.params["op"])
     if op is None or op["kind"] != "aks_create":
@@ -295,3 +295,5 @@ def _seed_demo(sb) -> None:
 from ..seed import demo_seeders  # noqa: E402 - registered when the provider is imported
 
 demo_seeders.append(_seed_demo)
+
+from . import aks_credentials  # noqa: E402,F401 - the credential routes, registered after the helpers they use

@@ -1,4 +1,5 @@
-"""Microsoft.Authorization (2022-04-01): built-in role definitions and role assignments at any scope.
+"""Microsoft.Authorization (2022-04-01): role assignments at any scope (built-in role definitions and the scope
+helpers are in role_definitions.py).
 
 The SDK sends a scope as a raw path ("/{scope}/providers/Microsoft.Authorization/..."), so one template
 with `{scope:path}` serves a subscription, a group, a resource or a child of a resource (a vault secret),
@@ -25,39 +26,23 @@ from typing import Any
 
 from .. import directory
 from ..arm import get, now_iso, page, public, require_resource_group
-from ..authz import ROLE_ASSIGNMENT, builtin_roles, role_definition_body, role_id_from_definition_id, scope_covers
+from ..authz import ROLE_ASSIGNMENT, builtin_roles, role_id_from_definition_id, scope_covers
 from ..router import ArmError, Request, Response, not_found, router
+from .role_definitions import RD_PATH, definition_not_found, request_scope, subscription_of
 
 NS = "Microsoft.Authorization"
 RA_TYPE = NS + "/roleAssignments"
 RA_PATH = "/providers/" + RA_TYPE
-RD_PATH = "/providers/" + NS + "/roleDefinitions"
 RA_READ, RA_WRITE, RA_DELETE = RA_TYPE + "/read", RA_TYPE + "/write", RA_TYPE + "/delete"
-RD_READ = NS + "/roleDefinitions/read"
 _DEFINITION_ID = re.compile(r"^(/subscriptions/[^/]+)?/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$",
                             re.IGNORECASE)
 
 
 # ---- scopes ---------------------------------------------------------------------------------------------
-def normal_scope(raw: str) -> str:
-    """'/seg/seg' with single slashes; '/' for the tenant root (the SDK may send '' or '//')."""
-    parts = [p for p in (raw or "").split("/") if p]
-    return "/" + "/".join(parts)
-
-
-def _scope(req: Request) -> str:
-    return normal_scope(req.params.get("scope", ""))
-
-
 def _assignment_path(req: Request) -> str:
     # Azure's AuthorizationFailed names the assignment's full id as the scope, e.g.
     # ".../providers/Microsoft.Authorization/roleAssignments/{name}"; coverage is the same as its scope.
-    return _scope(req).rstrip("/") + RA_PATH + "/" + req.params["name"]
-
-
-def _subscription_of(scope: str) -> str | None:
-    parts = [p for p in scope.split("/") if p]
-    return parts[1] if len(parts) >= 2 and parts[0].lower() == "subscriptions" else None
+    return request_scope(req).rstrip("/") + RA_PATH + "/" + req.params["name"]
 
 
 def require_scope(sb, scope: str) -> None:
@@ -75,49 +60,6 @@ def require_scope(sb, scope: str) -> None:
 
 def _same_scope(a: str, b: str) -> bool:
     return a.rstrip("/").lower() == b.rstrip("/").lower()
-
-
-# ---- role definitions -----------------------------------------------------------------------------------
-def _definition_scope(scope: str) -> str:
-    # Built-in roles are answered with the subscription-level id below a subscription, else tenant-level.
-    sub = _subscription_of(scope)
-    return f"/subscriptions/{sub}" if sub else ""
-
-
-def _definition_not_found(role_id: str, status: int = 404) -> ArmError:
-    return ArmError(status, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role_id}' does "
-                    "not exist.")
-
-
-def _get_definition(sb, req: Request) -> Response:
-    role_id = req.params["role"]
-    role = builtin_roles().get(role_id.lower())
-    if role is None:
-        raise _definition_not_found(role_id)
-    return Response(200, role_definition_body(role, _definition_scope(_scope(req))))
-
-
-def _list_definitions(sb, req: Request) -> Response:
-    roles = list(builtin_roles().values())
-    raw = req.query.get("$filter", "").strip()
-    if raw:
-        m = re.fullmatch(r"(roleName|type)\s+eq\s+'(.*)'", raw, re.IGNORECASE)
-        if not m:
-            raise ArmError(400, "UnsupportedQuery", f"The filter '{raw}' is not supported. Supported filters are "
-                           "'roleName eq '{value}'' and 'type eq '{value}''.")
-        field, value = m.group(1).lower(), m.group(2).lower()
-        roles = [r for r in roles if (r["roleName"].lower() == value if field == "rolename"
-                                      else value == "builtinrole")]
-    scope = _definition_scope(_scope(req))
-    return Response(200, {"value": [role_definition_body(r, scope) for r in roles]})
-
-
-# Tenant level first: "{scope:path}" cannot be empty. Reading built-in roles at the root needs no role.
-router.route("GET", RD_PATH + "/{role}", operation="arm_get")(_get_definition)
-router.route("GET", "/{scope:path}" + RD_PATH + "/{role}", operation="arm_get", action=RD_READ,
-             scope=_scope)(_get_definition)
-router.route("GET", RD_PATH, operation="arm_get")(_list_definitions)
-router.route("GET", "/{scope:path}" + RD_PATH, operation="arm_get", action=RD_READ, scope=_scope)(_list_definitions)
 
 
 # ---- role assignments -----------------------------------------------------------------------------------
@@ -176,7 +118,7 @@ def _role_guid(sb, definition_id: Any) -> str:
         raise ArmError(400, "InvalidRoleDefinitionId", f"The role definition ID '{definition_id}' is not valid.")
     guid = m.group(2).lower()
     if guid not in builtin_roles():
-        raise _definition_not_found(_hex(guid) if _is_guid(guid) else guid, 400)
+        raise definition_not_found(_hex(guid) if _is_guid(guid) else guid, 400)
     return guid
 
 
@@ -191,7 +133,7 @@ def _identity_of(ra: dict[str, Any]) -> tuple[str, str, str]:
 
 def create_assignment(sb, req: Request) -> Response:
     name = _name(req)
-    scope = _scope(req)
+    scope = request_scope(req)
     props = req.json_object().get("properties")
     if not isinstance(props, dict) or not props.get("roleDefinitionId") or not props.get("principalId"):
         raise ArmError(400, "InvalidRequestContent", "The request content was invalid: 'properties.roleDefinitionId' "
@@ -204,7 +146,7 @@ def create_assignment(sb, req: Request) -> Response:
     role_guid = _role_guid(sb, props["roleDefinitionId"])
     require_scope(sb, scope)
     principal_type = _check_principal(sb, principal_id, props.get("principalType"))
-    sub = _subscription_of(scope)
+    sub = subscription_of(scope)
     definition_id = (f"/subscriptions/{sub}" if sub else "") + f"{RD_PATH}/{role_guid}"
     wanted = (scope.rstrip("/").lower(), role_guid, principal_id)
     with sb.store.transaction():
@@ -226,7 +168,8 @@ def create_assignment(sb, req: Request) -> Response:
                   "properties": {"roleDefinitionId": definition_id, "principalId": principal_id,
                                  "principalType": principal_type, "scope": scope, "condition": None,
                                  "conditionVersion": None, "createdOn": now, "updatedOn": now,
-                                 "createdBy": caller, "updatedBy": caller},
+                                 "createdBy": caller, "updatedBy": caller, "delegatedManagedIdentityResourceId": None,
+                                 "description": None},
                   "_sandbox": {"created": time.time()}}
         out = ra["properties"]
         changed = False
@@ -238,12 +181,29 @@ def create_assignment(sb, req: Request) -> Response:
         if existing is not None and changed:
             out["updatedOn"], out["updatedBy"] = now, caller
         sb.store.put(ROLE_ASSIGNMENT, ra["name"], ra)
-    return Response(200 if existing is not None else 201, public(ra))
+    body = assignment_view(ra)
+    if existing is None:
+        # Azure answers a new assignment with createdBy null (it shows the creator from the next read on), as
+        # azure-cli's recordings of `az role assignment create` show.
+        body["properties"]["createdBy"] = None
+    return Response(200 if existing is not None else 201, body)
+
+
+NULLABLE_PROPERTIES = ("condition", "conditionVersion", "description", "delegatedManagedIdentityResourceId")
+"""What 2022-04-01 answers as null when unset (az shows them so); the examples trim them."""
+
+
+def assignment_view(ra: dict[str, Any]) -> dict[str, Any]:
+    """The assignment as answered, with every property present (records written elsewhere, e.g. seeds, may lack
+    the nullable ones)."""
+    body = public(ra)
+    body["properties"] = {**{k: None for k in NULLABLE_PROPERTIES}, **body["properties"]}
+    return body
 
 
 def _assignment_at(sb, req: Request) -> dict[str, Any] | None:
     ra = _stored(sb, _name(req))
-    if ra is None or not _same_scope(ra["properties"]["scope"], _scope(req)):
+    if ra is None or not _same_scope(ra["properties"]["scope"], request_scope(req)):
         return None
     return ra
 
@@ -252,7 +212,7 @@ def get_assignment(sb, req: Request) -> Response:
     ra = _assignment_at(sb, req)
     if ra is None:
         raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{req.params['name']}' is not found.")
-    return Response(200, public(ra))
+    return Response(200, assignment_view(ra))
 
 
 def delete_assignment(sb, req: Request) -> Response:
@@ -261,7 +221,7 @@ def delete_assignment(sb, req: Request) -> Response:
         if ra is None:
             return Response(204)
         sb.store.delete(ROLE_ASSIGNMENT, ra["name"])
-    return Response(200, public(ra))
+    return Response(200, assignment_view(ra))
 
 
 _ASSIGNED_TO = re.compile(r"assignedTo\(\s*'?([^')]*)'?\s*\)", re.IGNORECASE)
@@ -283,7 +243,7 @@ def parse_assignment_filter(raw: str) -> tuple[bool, str | None]:
 
 
 def list_assignments(sb, req: Request) -> Response:
-    scope = _scope(req)
+    scope = request_scope(req)
     at_scope, principal = parse_assignment_filter(req.query.get("$filter", ""))
     require_scope(sb, scope)
     found = []
@@ -295,7 +255,7 @@ def list_assignments(sb, req: Request) -> Response:
         below = scope_covers(scope, props["scope"])
         if at_or_above or (below and not at_scope):
             found.append(ra)
-    return Response(200, page(found))
+    return Response(200, page([assignment_view(ra) for ra in found]))
 
 
 # Tenant-root templates first ("{scope:path}" cannot be empty); every template names roleAssignments, so
@@ -307,4 +267,4 @@ for _prefix in ("", "/{scope:path}"):
                  scope=_assignment_path)(get_assignment)
     router.route("DELETE", _prefix + RA_PATH + "/{name}", operation="arm_write", action=RA_DELETE,
                  scope=_assignment_path)(delete_assignment)
-    router.route("GET", _prefix + RA_PATH, operation="arm_get", action=RA_READ, scope=_scope)(list_assignments)
+    router.route("GET", _prefix + RA_PATH, operation="arm_get", action=RA_READ, scope=request_scope)(list_assignments)

@@ -1,14 +1,15 @@
 """The Batch service API of each sandbox Batch account: what azure-batch's BatchClient talks to (2025-06-01).
 
 Each account is served on its own HTTPS host:port, which is its `accountEndpoint` (BatchClient sends every
-call to https://{accountEndpoint}). Served: pools (get, list), nodes (list, get), node counts, jobs (create,
-get, list, delete), tasks (create, get, list), task counts and task files (list, get, properties). The job,
-task and file routes are in batch_jobs.py; how tasks are scheduled and run on nodes is in batch_tasks.py.
+call to https://{accountEndpoint}). Served: pools (get, list, resize, stop resize), nodes (list, get), node counts,
+jobs (create, get, list, delete), tasks (create, get, list), task counts and task files (list, get, properties).
+The job, task and file routes are in batch_jobs.py, the resize routes in batch_resize.py; how tasks are
+scheduled and run on nodes is in batch_tasks.py.
 
 Authentication: bearer tokens for the Batch resource (the SDK asks for https://batch.core.windows.net//.default),
 on accounts whose allowedAuthenticationModes include AAD. Authorization follows the actions Azure RBAC
-gives Batch's data plane: reading pools and nodes needs Microsoft.Batch/batchAccounts/pools/read, node
-counts Microsoft.Batch/batchAccounts/read, reading jobs and tasks .../jobs/read, adding jobs and tasks
+gives Batch's data plane: reading pools and nodes needs Microsoft.Batch/batchAccounts/pools/read, resizing
+a pool .../pools/write, node counts Microsoft.Batch/batchAccounts/read, reading jobs and tasks .../jobs/read, adding jobs and tasks
 .../jobs/write, deleting a job .../jobs/delete, all on the account (Owner and Contributor have them,
 Reader only the reads).
 Errors have the Batch service's shape: {"odata.metadata", "code", "message": {"lang", "value"}, "values":
@@ -177,6 +178,9 @@ def _pool_view(req: Request, pool: dict[str, Any]) -> dict[str, Any]:
         "taskSchedulingPolicy": {"nodeFillType": props.get("taskSchedulingPolicy", {}).get("nodeFillType",
                                                                                             "Spread").lower()},
     }
+    errors = (props.get("resizeOperationStatus") or {}).get("errors")
+    if errors and props["allocationState"] == "Steady":  # Batch reports them for the last resize, once steady
+        view["resizeErrors"] = [{"code": e["code"], "message": e["message"]} for e in errors]
     if "autoScale" in scale:
         view.update(autoScaleFormula=scale["autoScale"]["formula"],
                     autoScaleEvaluationInterval=scale["autoScale"]["evaluationInterval"])
@@ -281,4 +285,4 @@ def list_node_counts(sb, req: Request) -> Response:
     return list_response(req, "poolnodecounts", out)
 
 
-from . import batch_jobs  # noqa: E402,F401 - the job and task routes, registered after the helpers they use
+from . import batch_jobs, batch_resize  # noqa: E402,F401 - job, task and resize routes, after the helpers they use

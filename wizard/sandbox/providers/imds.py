@@ -11,11 +11,11 @@ import secrets
 import time
 
 from ..router import IMDS, ArmError, Request, Response, router
-from ..tokens import ARM_AUDIENCES, VAULT_AUDIENCE
+from ..tokens import known_audience
+from .login import unknown_resource
 
 CALLER = "imds_caller"
 SYSTEM_TYPE = "microsoft.managedidentity/identities"
-KNOWN_RESOURCES = {VAULT_AUDIENCE, *ARM_AUDIENCES, "https://storage.azure.com", "api://AzureADTokenExchange"}
 
 
 def register_caller(sb, label: str, identity_ids: list[str]) -> str:
@@ -46,9 +46,8 @@ def token(sb, req: Request) -> Response:
     resource = req.query.get("resource", "")
     if not resource:
         raise _imds_error(400, "invalid_request", "Required queryparameter resource not specified")
-    if resource.rstrip("/") not in {r.rstrip("/") for r in KNOWN_RESOURCES}:
-        raise _imds_error(400, "invalid_resource", f"AADSTS500011: The resource principal named {resource} was not "
-                          "found in the tenant.")
+    if not known_audience(resource):  # IMDS relays Entra's refusal as Entra words it
+        raise unknown_resource(sb, resource).for_request(req)
     from ..arm import get
     identities = [i for i in (get(sb, rid) for rid in caller["identities"]) if i is not None]
     client_id = req.query.get("client_id")

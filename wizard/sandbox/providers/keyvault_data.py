@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from ..paging import KEYVAULT_PAGING, paginate
 from ..router import VAULT, ArmError, Request, Response, router
 from .keyvault_access import authorize, vault_for_request
 from .keyvault_mgmt import SECRET
@@ -111,10 +112,10 @@ def _find_version(rec: dict[str, Any], version_id: str | None) -> dict[str, Any]
     return next((v for v in rec["versions"] if v["version"].lower() == version_id.lower()), None)
 
 
-def _max_results(req: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
-    # One page, no nextLink (the SDK follows any nextLink it sees).
-    top = req.query.get("maxresults", "")
-    return {"value": items[:int(top)] if top.isdigit() else items}
+def vault_page(sb, vault: dict[str, Any], req: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a data-plane list: up to `maxresults` (1..25, default 25) items, a nextLink on the vault's own
+    URL for the rest, and `"nextLink": null` on the last page, as Key Vault answers."""
+    return paginate(items, base_url=_base(sb, vault), path=req.path, query=req.query, paging=KEYVAULT_PAGING)
 
 
 # ---- secrets ------------------------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ def list_secrets(sb, req: Request) -> Response:
         item = _bundle(sb, vault, rec, latest, value=False)
         item["id"] = f"{_base(sb, vault)}/secrets/{rec['name']}"
         items.append(item)
-    return Response(200, _max_results(req, items))
+    return Response(200, vault_page(sb, vault, req, items))
 
 
 @router.route("GET", "/deletedsecrets", operation="keyvault_secret_list", plane=VAULT)
@@ -139,7 +140,7 @@ def list_deleted_secrets(sb, req: Request) -> Response:
     authorize(sb, req, vault, "list_deleted")
     items = [_deleted_bundle(sb, vault, rec, item=True) for rec in sb.store.list(SECRET, parent=vault["name"])
              if rec.get("deleted")]
-    return Response(200, _max_results(req, items))
+    return Response(200, vault_page(sb, vault, req, items))
 
 
 @router.route("POST", "/deletedsecrets/{name}/recover", operation="keyvault_secret_recover", plane=VAULT)
@@ -186,7 +187,7 @@ def list_versions(sb, req: Request) -> Response:
     authorize(sb, req, vault, "list", name)
     rec = _record(sb, vault, name)
     items = [_bundle(sb, vault, rec, v, value=False) for v in rec["versions"]] if rec else []
-    return Response(200, _max_results(req, items))
+    return Response(200, vault_page(sb, vault, req, items))
 
 
 @router.route("GET", "/secrets/{name}/{version}", operation="keyvault_secret_get", plane=VAULT)

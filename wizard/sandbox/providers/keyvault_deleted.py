@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from .. import lro
-from ..arm import delete, now_iso, public, require_location
+from ..arm import delete, now_iso, page, public, require_location
 from ..router import ArmError, Request, Response, router
 from .keyvault_mgmt import (
     SECRET,
@@ -115,8 +115,7 @@ def list_deleted(sb, req: Request) -> Response:
     for deleted in sb.store.list(DELETED_VAULT):
         lro.settle(sb, "keyvault_purge", deleted["id"])
     sub = req.params["sub"].lower()
-    return Response(200, {"value": [public(d) for d in sb.store.list(DELETED_VAULT)
-                                    if d["id"].split("/")[2].lower() == sub]})
+    return Response(200, page([d for d in sb.store.list(DELETED_VAULT) if d["id"].split("/")[2].lower() == sub]))
 
 
 @router.route("POST", _LOCATION + "/purge", operation="arm_write",

@@ -15,11 +15,11 @@ from typing import Any
 
 from .. import lro
 from ..arm import (
-    RESOURCE,
     get,
     list_children,
     list_in_subscription,
     now_iso,
+    page,
     provider_id,
     public,
     put,
@@ -184,12 +184,14 @@ def _validated_properties(sb, props: Any, api_version: str, existing: dict[str, 
     out = {
         "tenantId": tenant, "sku": {"family": "A", "name": str(sku["name"]).lower()}, "accessPolicies": policies,
         "enabledForDeployment": bool(props.get("enabledForDeployment", old.get("enabledForDeployment", False))),
-        "enabledForDiskEncryption": bool(props.get("enabledForDiskEncryption",
-                                                   old.get("enabledForDiskEncryption", False))),
-        "enabledForTemplateDeployment": bool(props.get("enabledForTemplateDeployment",
-                                                       old.get("enabledForTemplateDeployment", False))),
         "enableSoftDelete": True, "softDeleteRetentionInDays": retention, "enableRbacAuthorization": bool(rbac),
     }
+    for key in ("enabledForDiskEncryption", "enabledForTemplateDeployment"):
+        # Azure answers these two only once they have been set (az shows null for a new vault), unlike
+        # enabledForDeployment, which a new vault answers as false.
+        value = props.get(key, old.get(key))
+        if value is not None:
+            out[key] = bool(value)
     if purge_protection or old.get("enablePurgeProtection"):
         out["enablePurgeProtection"] = True
     out["publicNetworkAccess"] = props.get("publicNetworkAccess") or old.get("publicNetworkAccess", "Enabled")
@@ -382,50 +384,24 @@ def get_vault(sb, req: Request) -> Response:
     return Response(200, wire(sb, require_vault(sb, req)))
 
 
-def _settled(sb, vaults: list[dict[str, Any]], top: str | None) -> list[dict[str, Any]]:
+def _settled(sb, vaults: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for vault in vaults:
         lro.settle(sb, "keyvault_create", vault["id"])
-    vaults = [get(sb, v["id"]) or v for v in vaults]
-    return vaults[:int(top)] if top and top.isdigit() else vaults
+    return [get(sb, v["id"]) or v for v in vaults]  # $top is a page size: page() serves it, with a nextLink
 
 
 @router.route("GET", BASE, operation="arm_get", action=VAULT_TYPE + "/read")
 def list_by_group(sb, req: Request) -> Response:
     group = require_resource_group(sb, req.params["sub"], req.params["rg"])
     parent = f"/subscriptions/{req.params['sub']}/resourceGroups/{group['name']}/providers/Microsoft.KeyVault"
-    return Response(200, {"value": [wire(sb, v) for v in _settled(sb, list_children(sb, parent, VAULT_TYPE),
-                                                                req.query.get("$top"))]})
+    return Response(200, page([wire(sb, v) for v in _settled(sb, list_children(sb, parent, VAULT_TYPE))]))
 
 
 @router.route("GET", "/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults", operation="arm_get",
               action=VAULT_TYPE + "/read")
 def list_by_subscription(sb, req: Request) -> Response:
     vaults = list_in_subscription(sb, req.params["sub"], VAULT_TYPE)
-    return Response(200, {"value": [wire(sb, v) for v in _settled(sb, vaults, req.query.get("$top"))]})
-
-
-_RESOURCE_TYPE_FILTER = re.compile(r"^\s*resourceType\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
-
-
-@router.route("GET", "/subscriptions/{sub}/resources", operation="arm_get",
-              action="Microsoft.Resources/subscriptions/resources/read")
-def list_resources(sb, req: Request) -> Response:
-    """The generic resource list; `vaults.list()` calls it with $filter=resourceType eq 'Microsoft.KeyVault/vaults'."""
-    raw_filter = req.query.get("$filter", "")
-    wanted = None
-    if raw_filter:
-        m = _RESOURCE_TYPE_FILTER.match(raw_filter)
-        if not m:
-            raise ArmError(400, "InvalidFilterInQueryString", f"The filter '{raw_filter}' is not supported here: "
-                           "use resourceType eq '<namespace>/<type>'.")
-        wanted = m.group(1).lower()
-    prefix = f"/subscriptions/{req.params['sub']}/resourcegroups/"
-    found = [r for r in sb.store.list(RESOURCE, key_prefix=prefix)
-             if r["id"].count("/") > 4 and "location" in r and (wanted is None or r["type"].lower() == wanted)]
-    top = req.query.get("$top")
-    found = found[:int(top)] if top and top.isdigit() else found
-    return Response(200, {"value": [{k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r}
-                                    for r in found]})
+    return Response(200, page([wire(sb, v) for v in _settled(sb, vaults)]))
 
 
 @router.route("DELETE", BASE + "/{name}", operation="arm_write", action=VAULT_TYPE + "/delete")

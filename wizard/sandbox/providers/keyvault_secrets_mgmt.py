@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..arm import page
 from ..router import ArmError, Request, Response, router
 from .keyvault_data import _NAME, MAX_VALUE_BYTES, _key, store_secret_version
 from .keyvault_mgmt import BASE, SECRET, require_vault
@@ -53,7 +54,7 @@ def get_secret(sb, req: Request) -> Response:
 def list_secrets(sb, req: Request) -> Response:
     vault = require_vault(sb, req)
     records = [r for r in sb.store.list(SECRET, parent=vault["name"]) if not r.get("deleted")]
-    return Response(200, {"value": [_resource(sb, vault, r) for r in records]})
+    return Response(200, page([_resource(sb, vault, r) for r in records]))  # $top and nextLink, as ARM pages
 
 
 def _bad_request(message: str) -> ArmError:

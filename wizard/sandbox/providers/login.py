@@ -7,18 +7,25 @@ identity credential of the identity whose client id is presented, on issuer, sub
 exactly, case and trailing slash included (AADSTS70021), and signed by the issuer's key (AADSTS700027). A credential
 written less than `realism.federation_propagation_s` ago (or while a test holds `federation_propagation`) does not
 match yet (AADSTS70021 too).
+
+Tokens are issued only for the resources the sandbox serves, under Azure's own audiences (tokens.KNOWN_AUDIENCES);
+any other resource is Entra's AADSTS500011 invalid_resource, which names the scopes to use, so a client that guesses
+`{arm_url}/.default` learns that the sandbox expects Azure's audience, not its own URL.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .. import directory
 from ..arm import list_children, now_iso
 from ..router import LOGIN, ArmError, Request, Response, router
+from ..tokens import SCOPES, known_audience
 from . import oidc
 from .msi import FIC_TYPE
 
@@ -26,11 +33,41 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FEDERATION_DOCS = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
 
 
-def oauth_error(status: int, error: str, description: str) -> ArmError:
-    """Entra's token-endpoint error body: {error, error_description, error_codes, ...}."""
-    return ArmError(status, error, description, body={"error": error, "error_description": description,
-                                                      "error_codes": [int(description[6:].split(":")[0])] if description.startswith("AADSTS") else [],
-                                                      "timestamp": "", "trace_id": "", "correlation_id": ""})
+class EntraError(ArmError):
+    """An error in Entra's token-endpoint shape: {error, error_description, error_codes, timestamp, trace_id,
+    correlation_id, error_uri}, the description ending with the ids and time as Entra's does."""
+
+    def __init__(self, status: int, error: str, description: str, correlation_id: str | None = None):
+        self.description = description
+        trace_id, correlation_id = str(uuid.uuid4()), correlation_id or str(uuid.uuid4())
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        match = re.match(r"AADSTS(\d+)", description)
+        text = f"{description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}"
+        body: dict[str, Any] = {"error": error, "error_description": text,
+                                "error_codes": [int(match.group(1))] if match else [], "timestamp": stamp,
+                                "trace_id": trace_id, "correlation_id": correlation_id}
+        if match:
+            body["error_uri"] = f"https://login.microsoftonline.com/error?code={match.group(1)}"
+        super().__init__(status, error, text, body=body)
+
+    def for_request(self, req: Request) -> EntraError:
+        """The same error, correlated with the client's `client-request-id` (MSAL sends one) as Entra does."""
+        asked = req.header("client-request-id")
+        return EntraError(self.status, self.code, self.description, asked) if asked else self
+
+
+def oauth_error(status: int, error: str, description: str) -> EntraError:
+    return EntraError(status, error, description)
+
+
+def unknown_resource(sb, resource: str) -> EntraError:
+    """AADSTS500011 for a resource the sandbox does not serve, naming the scopes it does."""
+    scopes = ", ".join(f"{name} '{scope}'" for name, scope in SCOPES.items())
+    return oauth_error(400, "invalid_resource", f"AADSTS500011: The resource principal named {resource} was not "
+                       f"found in the tenant named {sb.tenant_id}. This can happen if the application has not been "
+                       "installed by the administrator of the tenant or consented to by any user in the tenant. You "
+                       "might have sent your authentication request to the wrong tenant. The sandbox issues tokens "
+                       f"for Azure's own audiences, whatever its URLs: use {scopes} (named so in its descriptor).")
 
 
 def _check_tenant(sb, tenant: str) -> None:
@@ -69,6 +106,13 @@ def keys(sb, req: Request) -> Response:
 @router.route("POST", "/{tenant}/oauth2/v2.0/token", operation="entra_token_client_credentials", plane=LOGIN,
               needs_api_version=False, authenticated=False)
 def token(sb, req: Request) -> Response:
+    try:
+        return _token(sb, req)
+    except EntraError as err:
+        raise err.for_request(req) from None
+
+
+def _token(sb, req: Request) -> Response:
     _check_tenant(sb, req.params["tenant"])
     form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
     if form.get("grant_type") != "client_credentials":
@@ -92,6 +136,8 @@ def token(sb, req: Request) -> Response:
                            "Client credential flows must have a scope value with /.default suffixed to the resource "
                            "identifier (application ID URI).")
     audience = resources[0][: -len("/.default")]
+    if not known_audience(audience) and directory.principal_by_app(sb.store, audience.removeprefix("api://")) is None:
+        raise unknown_resource(sb, audience)
     access_token, exp = sb.issuer.issue(object_id=principal["objectId"], app_id=client_id, audience=audience,
                                         lifetime_s=sb.realism.token_lifetime_s, extra=extra)
     lifetime = int(sb.realism.token_lifetime_s)
@@ -147,7 +193,7 @@ def _federated(sb, principal: dict[str, Any], form: dict[str, str]) -> dict[str,
             raise oauth_error(400, "invalid_request", f"AADSTS90061: Request to External OIDC endpoint failed. The "
                               f"issuer '{issuer}' did not answer its OpenID discovery request.")
         raise no_match
-    if not oidc.signing_key(sb, issuer).verifies(assertion):
+    if not oidc.verify_with_jwks(assertion, oidc.signing_key(sb, issuer).jwks()):  # the issuer's published keys
         raise oauth_error(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.")
     def propagating(fic: dict[str, Any], observe: bool) -> bool:
         return sb.realism.pending("federation_propagation", fic.get("_sandbox", {}).get("created", 0.0),

@@ -1,4 +1,10 @@
-"""Microsoft.ManagedIdentity: user-assigned identities and their federated identity credentials."""
+"""Microsoft.ManagedIdentity: user-assigned identities and their federated identity credentials.
+
+As azure-cli's recordings of real Azure show (identity and federated-credential tests): a create answers 201 with a
+`Location` header holding the new resource's path, an update 200 without it; neither resource carries systemData.
+An identity's `isolationScope` exists from api-version 2024-11-30 on (the 2023-07-31-preview spec still lacks it),
+so older versions are answered without it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ from ..arm import (
     get,
     list_children,
     list_in_subscription,
-    now_iso,
     page,
     provider_id,
     public,
@@ -28,6 +33,20 @@ BASE = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ManagedIden
 IDENTITY_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$")
 FIC_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}$")
 MAX_FICS = 20
+ISOLATION_SCOPE_SINCE = "2024-11-30"
+
+
+def identity_view(identity: dict, api_version: str) -> dict:
+    """The identity as answered at `api-version` (isolationScope only where that version has it)."""
+    body = public(identity)
+    if api_version[:10] < ISOLATION_SCOPE_SINCE:
+        body["properties"] = {k: v for k, v in body["properties"].items() if k != "isolationScope"}
+    return body
+
+
+def _created(body: dict) -> Response:
+    # Real Azure's 201 carries Location: the resource's own path (relative, as recorded).
+    return Response(201, body, headers={"Location": body["id"]})
 
 
 def identity_id(req: Request) -> str:
@@ -56,14 +75,13 @@ def create_identity(sb, req: Request) -> Response:
         if existing:
             existing["tags"] = tags
             put(sb, existing)
-            return Response(200, public(existing))
+            return Response(200, identity_view(existing, req.api_version))
         principal = directory.add_principal(sb.store, display_name=name, managed_identity_id=identity_id(req))
         identity = {"id": identity_id(req), "name": name, "type": NS, "location": location, "tags": tags,
                     "properties": {"tenantId": sb.tenant_id, "principalId": principal["objectId"],
-                                   "clientId": principal["appId"], "isolationScope": "None"},
-                    "systemData": {"createdAt": now_iso(), "createdByType": "Application"}}
+                                   "clientId": principal["appId"], "isolationScope": "None"}}
         put(sb, identity)
-    return Response(201, public(identity))
+    return _created(identity_view(identity, req.api_version))
 
 
 @router.route("PATCH", BASE + "/{name}", operation="arm_write", action=NS + "/write")
@@ -74,25 +92,26 @@ def update_identity(sb, req: Request) -> Response:
         if "tags" in body:
             identity["tags"] = require_tags(body)
         put(sb, identity)
-    return Response(200, public(identity))
+    return Response(200, identity_view(identity, req.api_version))
 
 
 @router.route("GET", BASE + "/{name}", operation="arm_get", action=NS + "/read")
 def get_identity(sb, req: Request) -> Response:
-    return Response(200, public(require_identity(sb, req)))
+    return Response(200, identity_view(require_identity(sb, req), req.api_version))
 
 
 @router.route("GET", BASE, operation="arm_get", action=NS + "/read")
 def list_by_group(sb, req: Request) -> Response:
     require_resource_group(sb, req.params["sub"], req.params["rg"])
     parent = f"/subscriptions/{req.params['sub']}/resourceGroups/{req.params['rg']}/providers/Microsoft.ManagedIdentity"
-    return Response(200, page(list_children(sb, parent, NS)))
+    return Response(200, page([identity_view(i, req.api_version) for i in list_children(sb, parent, NS)]))
 
 
 @router.route("GET", "/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
               operation="arm_get", action=NS + "/read")
 def list_by_subscription(sb, req: Request) -> Response:
-    return Response(200, page(list_in_subscription(sb, req.params["sub"], NS)))
+    identities = list_in_subscription(sb, req.params["sub"], NS)
+    return Response(200, page([identity_view(i, req.api_version) for i in identities]))
 
 
 @router.route("DELETE", BASE + "/{name}", operation="arm_write", action=NS + "/delete")
@@ -149,7 +168,7 @@ def put_fic(sb, req: Request) -> Response:
         unchanged = existing is not None and existing["properties"] == fic["properties"]
         fic["_sandbox"] = {"created": existing.get("_sandbox", {}).get("created", 0.0) if unchanged else time.time()}
         put(sb, fic, parent=identity["id"])
-    return Response(200 if existing else 201, public(fic))
+    return Response(200, public(fic)) if existing else _created(public(fic))
 
 
 @router.route("GET", FIC + "/{fic}", operation="arm_get", action=NS + "/federatedIdentityCredentials/read")

@@ -7,80 +7,72 @@ The URL is fixed when the issuer is created, like a real cluster's, so federated
 keep matching after the sandbox restarts on another port (the documents stay reachable by path).
 GitHub's issuer is `https://token.actions.githubusercontent.com`; the sandbox holds a key for it.
 
-Two sandbox-only endpoints hand out what a workload would present to Entra ID (they need an operator token):
-- `/_sandbox/aks/token?clusterId=&namespace=&serviceAccount=[&audience=&expirationSeconds=]` mints what the
-  kubelet projects into a pod using workload identity; answers {"token", "expirationTimestamp"} (a TokenRequest
-  status).
-- `/_sandbox/github/token?repository=ORG/REPO[&ref=refs/heads/B|refs/tags/T][&environment=E]
-  [&eventName=pull_request][&audience=]` mints a GitHub Actions OIDC token; answers {"value"} as the runner's
-  ACTIONS_ID_TOKEN_REQUEST_URL does.
-Each issuer signs with its own RSA key, kept in the store so tokens verify after a restart.
+Each issuer signs with its own RSA key (RS256 through PyJWT), kept in the store so tokens verify after a restart.
+Entra checks a federated assertion as it does a real issuer's: against the issuer's JWKS document, by key id.
+The sandbox-only endpoints that mint these tokens, and who may call them, are in oidc_mint.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import hashlib
 import time
 import uuid
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from ..arm import get
 from ..router import ARM, LOGIN, ArmError, Request, Response, router
-from ..tokens import b64url, b64url_decode
+from ..tokens import EXCHANGE_AUDIENCE, b64url
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
-EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 ISSUER_KEY = "oidc_issuer_key"
 """Kind: issuer URL -> {"issuer", "pem"}."""
 AKS_ISSUER = "aks_oidc_issuer"
 """Kind: issuer GUID -> {"guid", "issuer", "clusterId"}."""
 SA_TOKEN_LIFETIME_S = 3600  # the workload identity webhook's default projected-token expiry
 GITHUB_TOKEN_LIFETIME_S = 300
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_SA_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-def _sha256(data: bytes) -> bytes:
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(data)
-    return digest.finalize()
+_SIGNATURE_ONLY = {"verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                   "verify_aud": False, "verify_iss": False}
+"""Entra judges an assertion's times, issuer and audience itself (login.py), with its own error for each."""
 
 
 class SigningKey:
-    """One issuer's RSA key: signs RS256 JWTs and verifies them."""
+    """One issuer's RSA key: signs RS256 JWTs and publishes its JWKS."""
 
     def __init__(self, key: rsa.RSAPrivateKey):
         self._key = key
         n = key.public_key().public_numbers().n
-        self.kid = b64url(_sha256(n.to_bytes((n.bit_length() + 7) // 8, "big")))[:43]
+        self.kid = b64url(hashlib.sha256(n.to_bytes((n.bit_length() + 7) // 8, "big")).digest())[:43]
 
     def sign(self, claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
-        head = {"alg": "RS256", "kid": self.kid, **(header or {})}
-        signing_input = f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(claims).encode())}"
-        signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{b64url(signature)}"
+        # typ=None: PyJWT adds "typ": "JWT" unless told not to; Kubernetes' tokens carry only alg and kid.
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"typ": None, "kid": self.kid, **(header or {})})
 
     def verifies(self, token: str) -> bool:
-        parts = token.split(".")
-        try:
-            self._key.public_key().verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode(),
-                                          padding.PKCS1v15(), hashes.SHA256())
-        except (InvalidSignature, ValueError, IndexError):
-            return False
-        return True
+        """True when `token` is signed by this key (by its JWKS entry, as a relying party checks it)."""
+        return verify_with_jwks(token, self.jwks())
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self._key.public_key().public_numbers()
-        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
-        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
-        return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": b64url(n), "e": b64url(e)}]}
+        key = RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": key["n"], "e": key["e"]}]}
+
+
+def verify_with_jwks(token: str, jwks: dict[str, Any]) -> bool:
+    """True when `token`'s signature verifies with the key its header's `kid` names in `jwks` (RS256 only)."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        keys = [k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid]
+        if not keys:
+            return False
+        jwt.decode(token, keys[0], algorithms=["RS256"], options=_SIGNATURE_ONLY)
+    except (jwt.PyJWTError, ValueError):
+        return False
+    return True
 
 
 _loaded: WeakKeyDictionary[Any, dict[str, SigningKey]] = WeakKeyDictionary()
@@ -107,13 +99,11 @@ def signing_key(sb, issuer: str) -> SigningKey:
 
 def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(header, claims) of a compact JWT, without checking anything; ValueError if it is not one."""
-    parts = token.strip().split(".")
-    if len(parts) != 3:
-        raise ValueError("a JWT has three dot-separated parts")
-    header, claims = json.loads(b64url_decode(parts[0])), json.loads(b64url_decode(parts[1]))
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise ValueError("JWT header and claims must be JSON objects")
-    return header, claims
+    try:
+        token = token.strip()
+        return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as err:
+        raise ValueError(f"not a JWT: {err}") from None
 
 
 # ---- AKS issuers -------------------------------------------------------------------------------------------
@@ -221,76 +211,6 @@ def mint_github_token(sb, repository: str, *, ref: str | None = None, environmen
     return key.sign(claims, {"typ": "JWT", "x5t": key.kid[:27]}), exp
 
 
-# ---- sandbox-only endpoints -----------------------------------------------------------------------------
-def _params(req: Request) -> dict[str, str]:
-    """Query parameters (keys lower-cased), overlaid by a JSON object body on POST."""
-    params = dict(req.query)
-    if req.method == "POST" and req.body:
-        params.update({str(k).lower(): str(v) for k, v in req.json_object().items() if v is not None})
-    return params
-
-
-def _bad(message: str) -> ArmError:
-    return ArmError(400, "InvalidParameter", message)
-
-
-def _lifetime(raw: str | None, default: float) -> float:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 2**32:  # Kubernetes' TokenRequest limit; also refuses nan and inf
-        raise _bad(f"expirationSeconds '{raw}' must be a positive number of seconds, at most 2^32.")
-    return value
-
-
-def _mint_aks(sb, req: Request) -> Response:
-    params = _params(req)
-    cluster_id, namespace, account = (params.get(k, "") for k in ("clusterid", "namespace", "serviceaccount"))
-    if not cluster_id or not namespace or not account:
-        raise _bad("clusterId, namespace and serviceAccount are required.")
-    if not _K8S_NAME.match(namespace) or not _SA_NAME.match(account):
-        raise _bad(f"'{namespace}/{account}' is not a valid Kubernetes namespace/service account name (lower-case "
-                   "letters, digits and '-', starting and ending with a letter or digit).")
-    from .aks import require_cluster_by_id
-    cluster = require_cluster_by_id(sb, cluster_id)
-    props = cluster["properties"]
-    if not (props.get("oidcIssuerProfile") or {}).get("enabled"):
-        raise ArmError(400, "OIDCIssuerNotEnabled", f"The cluster '{cluster['name']}' has no OIDC issuer: set "
-                       "properties.oidcIssuerProfile.enabled=true, then read its issuerURL.")
-    if not ((props.get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"):
-        raise ArmError(400, "WorkloadIdentityNotEnabled", f"The cluster '{cluster['name']}' does not run the workload "
-                       "identity webhook, so no pod gets a projected token: set "
-                       "properties.securityProfile.workloadIdentity.enabled=true.")
-    token, exp = mint_service_account_token(sb, cluster, namespace, account,
-                                            audience=params.get("audience") or EXCHANGE_AUDIENCE,
-                                            lifetime_s=_lifetime(params.get("expirationseconds"), SA_TOKEN_LIFETIME_S))
-    return Response(200, {"token": token, "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))})
-
-
-def _mint_github(sb, req: Request) -> Response:
-    params = _params(req)
-    repository, ref = params.get("repository", ""), params.get("ref") or None
-    if not _REPOSITORY.match(repository):
-        raise _bad(f"repository '{repository}' must be ORG/REPO.")
-    if ref is not None and not ref.startswith(("refs/heads/", "refs/tags/", "refs/pull/")):
-        raise _bad(f"ref '{ref}' must be a full ref: refs/heads/BRANCH, refs/tags/TAG or refs/pull/N/merge.")
-    token, _ = mint_github_token(sb, repository, ref=ref, environment=params.get("environment") or None,
-                                 event_name=params.get("eventname") or "push",
-                                 audience=params.get("audience") or EXCHANGE_AUDIENCE,
-                                 lifetime_s=_lifetime(params.get("expirationseconds"), GITHUB_TOKEN_LIFETIME_S))
-    return Response(200, {"value": token})
-
-
-for _method in ("GET", "POST"):
-    router.route(_method, "/_sandbox/aks/token", operation="sandbox_token_mint", plane=ARM,
-                 needs_api_version=False)(_mint_aks)
-    router.route(_method, "/_sandbox/github/token", operation="sandbox_token_mint", plane=ARM,
-                 needs_api_version=False)(_mint_github)
-
-
 @router.route("GET", "/_sandbox/github/.well-known/openid-configuration", operation="oidc_discovery", plane=ARM,
               needs_api_version=False, authenticated=False)
 def github_discovery(sb, req: Request) -> Response:
@@ -306,3 +226,6 @@ def github_discovery(sb, req: Request) -> Response:
               needs_api_version=False, authenticated=False)
 def github_jwks(sb, req: Request) -> Response:
     return Response(200, signing_key(sb, GITHUB_ISSUER).jwks())
+
+
+from . import oidc_mint  # noqa: E402,F401 - the minting endpoints (they use this module's functions)

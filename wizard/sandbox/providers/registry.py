@@ -1,4 +1,5 @@
-"""Microsoft.ContainerRegistry registries: create (LRO), get, list, name check. What a setup needs to grant AcrPull.
+"""Microsoft.ContainerRegistry registries: create (LRO), get, list, name check, admin credentials. What a setup needs
+to grant AcrPull, and what `az acr credential show` reads.
 
 Registry names are global (they become `<name>.azurecr.io`): an index (kind REGISTRY_NAME) records which registry
 holds a name. A new registry answers 201 with provisioningState Creating (Succeeded at once without a duration)
@@ -8,6 +9,7 @@ and an Azure-AsyncOperation at {registry}/operationStatuses/registries-{id}; a P
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from .. import lro
@@ -140,6 +142,7 @@ def create_or_update(sb, req: Request) -> Response:
         old = (existing or {}).get("properties", {})
         registry = build_registry(existing["name"] if existing else name, registry_id, location, tags, sku, props, old)
         if existing is not None:
+            registry["_sandbox"] = existing.get("_sandbox", {})  # an update keeps the admin passwords
             put(sb, registry)
             return Response(200, public(registry))
         sb.store.put(REGISTRY_NAME, name.lower(), {"name": name, "id": registry_id})
@@ -149,6 +152,28 @@ def create_or_update(sb, req: Request) -> Response:
         put(sb, registry)
     url = f"{sb.arm_url}{registry_id}/operationStatuses/registries-{op['id']}?api-version={req.api_version}"
     return Response(201, public(registry), headers={"Azure-AsyncOperation": url, **lro.retry_after(sb)})
+
+
+@router.route("POST", BASE + "/{name}/listCredentials", operation="arm_get", action=NS + "/listCredentials/action")
+def list_credentials(sb, req: Request) -> Response:
+    """The admin user's name and two passwords (RegistryListCredentials.json), for a registry with the admin user
+    enabled; Azure refuses it otherwise. The passwords are made once and kept, as a registry keeps its own."""
+    with sb.store.transaction():
+        registry = _settled(sb, _registry_id(sb, req))
+        if registry is None:
+            raise not_found(NS, req.params["name"], req.params["rg"])
+        if not registry["properties"].get("adminUserEnabled"):
+            raise ArmError(400, "UnAuthorizedForCredentialOperations", f"Cannot perform credential operations for "
+                           f"{registry['id']} as admin user is disabled. Kindly enable admin user as per docs: "
+                           "https://docs.microsoft.com/azure/container-registry/container-registry-authentication"
+                           "#admin-account")
+        meta = registry.setdefault("_sandbox", {})
+        if not meta.get("passwords"):
+            meta["passwords"] = [secrets.token_urlsafe(39)[:52] for _ in range(2)]
+            put(sb, registry)
+    names = ("password", "password2")
+    return Response(200, {"username": registry["name"], "passwords": [
+        {"name": name, "value": value} for name, value in zip(names, meta["passwords"], strict=True)]})
 
 
 @router.route("GET", BASE + "/{name}", operation="arm_get", action=NS + "/read")

@@ -17,6 +17,7 @@ from ..arm import (
     valid_rg_name,
 )
 from ..router import ArmError, Request, Response, router
+from . import arm_filter
 
 RG_TYPE = "Microsoft.Resources/resourceGroups"
 
@@ -52,8 +53,10 @@ def list_locations(sb, req: Request) -> Response:
 @router.route("GET", "/subscriptions/{sub}/resourcegroups", operation="arm_get",
               action="Microsoft.Resources/subscriptions/resourceGroups/read")
 def list_groups(sb, req: Request) -> Response:
-    sub = req.params["sub"]
-    return Response(200, page(list_children(sb, f"/subscriptions/{sub}", RG_TYPE)))
+    # Resource groups filter by tag only ("tagName eq 'k' and tagValue eq 'v'"), and page 1000 at a time.
+    clauses = arm_filter.parse(req.query.get("$filter", ""), arm_filter.GROUP_FIELDS)
+    groups = list_children(sb, f"/subscriptions/{req.params['sub']}", RG_TYPE)
+    return Response(200, page([g for g in groups if arm_filter.matches(g, clauses)]))
 
 
 @router.route("GET", "/subscriptions/{sub}/resourcegroups/{rg}", operation="arm_get",
@@ -110,3 +113,7 @@ def delete_group(sb, req: Request) -> Response:
             if rid == prefix or rid.startswith(prefix + "/"):
                 sb.store.delete(RESOURCE, resource["id"])
     return Response(200)
+
+
+# Registered with this module: the generic resource lists, the providers and the cloud's metadata endpoints.
+from . import cloud_metadata, resource_list, resource_providers  # noqa: E402,F401
