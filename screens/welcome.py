@@ -13,9 +13,9 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, Footer, Header, Static
 
 from .services import Services
 
@@ -63,7 +63,8 @@ class WelcomeScreen(Screen):
             yield Static("Give an Azure workload a managed identity that can read one Key Vault secret, with the "
                          "least privilege, and prove that it works.", classes="lead")
             yield Note("", id="connection")
-            yield DataTable(id="setups", cursor_type="row", zebra_stripes=True)
+            # The setups' table is made when there are setups to show (DataTable is not needed for the first frame).
+            yield Vertical(id="setups-box", classes="setups-box")
             yield Static("", id="empty", classes="muted")
             with Horizontal(classes="buttons"):
                 yield Button("Resume", id="resume", variant="primary", disabled=True)
@@ -75,9 +76,6 @@ class WelcomeScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = "sandbox" if self.services.sandbox else "Azure"
-        table = self.query_one("#setups", DataTable)
-        table.add_columns("Setup", "Progress", "At", "Last touched", "Target")
-        table.display = False  # until the setups are listed: shown only when there are some
         self.show_connection()
         if not self.services.sandbox and self.services.session is None:
             self.call_after_refresh(self.detect)
@@ -107,19 +105,31 @@ class WelcomeScreen(Screen):
         options = detect_sign_in()
         self.post_message(SignInDetected(options, no_sign_in_reason(options)))
 
+    def _table(self) -> Any:
+        """The setups' DataTable, made (and mounted) the first time it is needed."""
+        from textual.widgets import DataTable
+        found = self.query("#setups")
+        if found:
+            return found.first(DataTable)
+        table = DataTable(id="setups", cursor_type="row", zebra_stripes=True)
+        self.query_one("#setups-box", Vertical).mount(table)
+        table.add_columns("Setup", "Progress", "At", "Last touched", "Target")
+        return table
+
     def on_setups_listed(self, message: Any) -> None:
         self.setups = message.setups
-        table = self.query_one("#setups", DataTable)
-        table.clear()
-        for s in self.setups:
-            table.add_row(s.name, "broken" if s.broken else s.progress, s.screen, _when(s.updated),
-                          s.target or ("sandbox" if s.cloud == "sandbox" else ""), key=str(s.path))
-        table.display = bool(self.setups)
+        table = self._table() if self.setups or self.query("#setups") else None
+        if table is not None:
+            table.clear()
+            for s in self.setups:
+                table.add_row(s.name, "broken" if s.broken else s.progress, s.screen, _when(s.updated),
+                              s.target or ("sandbox" if s.cloud == "sandbox" else ""), key=str(s.path))
+            table.display = bool(self.setups)
         empty = "No setups yet: press N to start one." if self.services.sandbox else \
             "No setups yet: start a new one, or try the sandbox first."
         self.query_one("#empty", Static).update("" if self.setups else empty)
         self.query_one("#resume", Button).disabled = not self.setups
-        if self.setups:
+        if table is not None and self.setups:
             table.focus()
         else:
             self.query_one("#new", Button).focus()
@@ -154,12 +164,17 @@ class WelcomeScreen(Screen):
 
     # -- actions ------------------------------------------------------------------------------------------
     def _selected(self) -> Any:
-        table = self.query_one("#setups", DataTable)
-        if not self.setups or table.cursor_row is None or table.cursor_row >= len(self.setups):
+        if not self.setups:
+            return None
+        table = self._table()
+        if table.cursor_row is None or table.cursor_row >= len(self.setups):
             return None
         return self.setups[table.cursor_row]
 
-    @on(DataTable.RowSelected, "#setups")
+    def on_data_table_row_selected(self, event: Any) -> None:
+        if event.data_table.id == "setups":
+            self.action_resume()
+
     @on(Button.Pressed, "#resume")
     def action_resume(self) -> None:
         chosen = self._selected()

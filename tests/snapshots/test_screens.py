@@ -64,7 +64,7 @@ def test_welcome(snap_compare, snap_app, write_setup):
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: "Connected" in str(pilot.app.screen.query_one("#connection").render()))
-        await wait_for(pilot, lambda: pilot.app.screen.query_one("#setups").row_count == 3)
+        await wait_for(pilot, lambda: pilot.app.screen.query("#setups") and pilot.app.screen.query_one("#setups").row_count == 3)
         await pilot.pause()
     assert snap_compare(snap_app(), run_before=run_before)
 

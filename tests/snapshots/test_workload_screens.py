@@ -36,6 +36,8 @@ def test_target_batch_pool_with_nodes(snap_compare, snap_app, write_setup):
     async def run_before(pilot):
         await open_at(pilot, path, "TargetScreen")
         await wait_for(pilot, lambda: "Downtime" in str(pilot.app.screen.query_one("#rescale-note").render()))
+        await wait_for(pilot, lambda: pilot.app.screen.can_advance, what="the pool evaluated")
+        await pilot.pause()  # the container groups' list (another worker) may land now: let it lay out first
         pilot.app.screen.query_one("#rescale-note").scroll_visible(animate=False)
         await pilot.pause()
     assert snap_compare(snap_app(), run_before=run_before)

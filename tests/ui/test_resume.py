@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(120)
 async def resume_first_setup(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.services.session is not None, what="the session")
-    await wait_for(pilot, lambda: app.screen.query_one("#setups").row_count, what="the list of setups")
+    await wait_for(pilot, lambda: app.screen.query("#setups") and app.screen.query_one("#setups").row_count, what="the list of setups")
     await pilot.press("r")
 
 

@@ -34,7 +34,7 @@ class Terminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "w")
 
-    def wait(self, text: str, timeout: float = 30.0) -> str:
+    def wait(self, text: str, timeout: float = 90.0) -> str:
         """Wait until `text` is shown and the screen, colours included, holds still: by then the new screen
         has also moved the focus (a key sent earlier would go to no input)."""
         deadline = time.monotonic() + timeout
@@ -90,7 +90,7 @@ def test_a_setup_with_keys_only_in_a_real_terminal(tmp_path):
         term.keys("C-n")
         term.wait("changes to make")
         term.keys("C-n")
-        shown = term.wait("Verification passed", timeout=60)
+        shown = term.wait("Verification passed", timeout=120)
         assert "✓ The target read the secret" in shown
         assert SECRET not in shown
         term.keys("C-q")

@@ -49,8 +49,11 @@ def test_full_aci_setup_from_empty_group_to_passing_probe(harness, sandbox, tmp_
     vault_creating = sandbox.realism.hold("lro:keyvault_create")
 
     def release_once_identity_done(event) -> None:
+        # Released once the identity is made and the vault's creation has been seen in progress (on a loaded
+        # machine its PUT may come after the identity is done): a list that put the vault first never gets here.
         if isinstance(event, StepFinished) and event.step == "identity":
-            vault_creating.release()
+            threading.Thread(target=lambda: (vault_creating.wait_reached(120), vault_creating.release()),
+                             daemon=True).start()
     engine = harness.engine(spec, sink=release_once_identity_done)
     with ArgvWatch(SECRET_VALUE) as watch:
         plan = engine.plan()
