@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 OK, BAD_INPUT, PLAN_PROBLEMS, STEP_FAILED, VERIFY_FAILED, STOPPED, NO_SIGN_IN = 0, 2, 3, 4, 5, 6, 7
 CHANGES_PENDING = 2
 """`plan --detailed-exitcode` only, as Terraform's: 0 nothing to change, 2 changes pending."""
+COMMAND_MODULES = {"destroy": "teardown_cmd", "capture": "capture_cmd", "export": "export_cmd"}
+"""Commands whose `cmd_<name>(args) -> int` lives outside wizard/commands.py."""
 _UI_FLAGS = {"--sandbox", "--sandbox-reset"}
 """The top-level options: with only these (or none), the command is the wizard's UI."""
 
@@ -61,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--secret-from", default=None, help="env:NAME, file:PATH, stdin or prompt (never the value)")
     apply.add_argument("--no-verify", action="store_true", help="skip the verification after apply")
     _connection_options(apply)
-    status = sub.add_parser("status", help="show a setup's progress")
+    status = sub.add_parser("status", help="show a setup's progress and, from Azure, what no longer holds (drift)")
     status.add_argument("state", nargs="?", help="a state file or setup name (default: list all setups)")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--offline", action="store_true", help="the state file only: do not read Azure")
+    _connection_options(status)
     verify = sub.add_parser("verify", help="check every link of a setup, with a live probe")
     verify.add_argument("state", help="a state file or setup name")
     verify.add_argument("--no-probe", action="store_true")
@@ -81,6 +84,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a role the identity must hold on a resource (repeatable), e.g. AcrPull@/subscriptions/...")
     doctor.add_argument("--no-probe", action="store_true")
     _connection_options(doctor)
+    destroy = sub.add_parser("destroy", help="remove what a setup created and revert what it changed (wizard/teardown)")
+    destroy.add_argument("state", help="a state file or setup name")
+    destroy.add_argument("--plan", action="store_true", help="list what goes and what stays, with the reason; change nothing")
+    destroy.add_argument("--purge", action="store_true",
+                         help="also purge the soft-deleted vault it created (never under purge protection)")
+    destroy.add_argument("--yes", action="store_true", help="destroy without asking")
+    _connection_options(destroy)
+    capture = sub.add_parser("capture", help="write a spec that rebuilds a setup made elsewhere, broken links included")
+    capture.add_argument("--identity", required=True, help="the identity's resource id")
+    capture.add_argument("--vault", default="", help="the vault name (with --secret)")
+    capture.add_argument("--secret", default="", help="the secret name the workload reads")
+    capture.add_argument("--container-group", default="", help="the container group's resource id")
+    capture.add_argument("--pool", default="", help="a Batch pool's resource id")
+    capture.add_argument("--federation", action="append", default=[], metavar="SPEC",
+                         help="a federated credential (repeatable), as for doctor")
+    capture.add_argument("--grant", action="append", default=[], metavar="ROLE@SCOPE",
+                         help="a role the identity holds on a resource (repeatable), as for doctor")
+    capture.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the spec (TOML)")
+    _connection_options(capture)
+    export = sub.add_parser("export", help="write the setup as an az script, Bicep or Terraform (never the secret)")
+    export.add_argument("source", help="a setup name, a state file or a spec (TOML)")
+    export.add_argument("--format", required=True, choices=("az", "bicep", "terraform"), help="what to write")
+    export.add_argument("--out", type=Path, metavar="DIR", help="the directory to write into (default: print)")
     roles = sub.add_parser("roles", help="list the least-privilege roles mi-wizard grants, with what each allows")
     roles.add_argument("--json", action="store_true")
     sub.add_parser("sandbox", help="run the sandbox standalone: mi-wizard sandbox serve --help", add_help=False)
@@ -101,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from .launch import run_ui
         return run_ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
-    from . import commands
+    import importlib
+    # Each command's module: the lifecycle commands beyond plan/apply/verify live in modules of their own.
+    module = importlib.import_module(f".{COMMAND_MODULES.get(args.command, 'commands')}", __package__)
     try:
-        code: int = getattr(commands, f"cmd_{args.command}")(args)
+        code: int = getattr(module, f"cmd_{args.command}")(args)
         return code
     except KeyboardInterrupt:
         print("\nStopped. The state is saved; run the same command again to resume.", file=sys.stderr)
