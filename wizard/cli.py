@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 OK, BAD_INPUT, PLAN_PROBLEMS, STEP_FAILED, VERIFY_FAILED, STOPPED, NO_SIGN_IN = 0, 2, 3, 4, 5, 6, 7
 CHANGES_PENDING = 2
 """`plan --detailed-exitcode` only, as Terraform's: 0 nothing to change, 2 changes pending."""
-COMMAND_MODULES = {"destroy": "teardown_cmd", "capture": "capture_cmd", "export": "export_cmd"}
+COMMAND_MODULES = {"destroy": "teardown_cmd", "capture": "capture_cmd", "export": "export_cmd", "init": "init_cmd",
+                   "completion": "init_cmd"}
 """Commands whose `cmd_<name>(args) -> int` lives outside wizard/commands.py."""
 _UI_FLAGS = {"--sandbox", "--sandbox-reset"}
 """The top-level options: with only these (or none), the command is the wizard's UI."""
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mi-wizard", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Give an Azure workload a least-privilege managed identity that reads a Key Vault secret, "
                     "and prove it works.", epilog=__doc__.split("\n", 2)[2])
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"mi-wizard {__version__}",
+                        help="print the version and exit")
     parser.add_argument("--sandbox", action="store_true", help="open the wizard on the embedded sandbox")
     parser.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
     sub = parser.add_subparsers(dest="command")
@@ -58,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(plan)
     apply = sub.add_parser("apply", help="carry out a spec or a saved plan (resumes a half-finished setup)")
     apply.add_argument("spec", type=Path, help="a spec (TOML), or a plan saved by `plan --out`")
-    apply.add_argument("--state", type=Path)
+    apply.add_argument("--state", type=Path, help="the state file (default: the setup's own, by name)")
     apply.add_argument("--yes", action="store_true", help="apply without asking")
     apply.add_argument("--secret-from", default=None, help="env:NAME, file:PATH, stdin or prompt (never the value)")
     apply.add_argument("--no-verify", action="store_true", help="skip the verification after apply")
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(status)
     verify = sub.add_parser("verify", help="check every link of a setup, with a live probe")
     verify.add_argument("state", help="a state file or setup name")
-    verify.add_argument("--no-probe", action="store_true")
+    verify.add_argument("--no-probe", action="store_true", help="check the links without the live probe")
     _connection_options(verify)
     doctor = sub.add_parser("doctor", help="check a setup mi-wizard did not make")
     doctor.add_argument("--identity", required=True, help="the identity's resource id")
@@ -82,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "or github:ORG/REPO:branch:NAME|environment:NAME|tag:NAME|pull_request")
     doctor.add_argument("--grant", action="append", default=[], metavar="ROLE@SCOPE",
                         help="a role the identity must hold on a resource (repeatable), e.g. AcrPull@/subscriptions/...")
-    doctor.add_argument("--no-probe", action="store_true")
+    doctor.add_argument("--no-probe", action="store_true", help="check the links without the live probe")
     _connection_options(doctor)
     destroy = sub.add_parser("destroy", help="remove what a setup created and revert what it changed (wizard/teardown)")
     destroy.add_argument("state", help="a state file or setup name")
@@ -108,7 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=("az", "bicep", "terraform"), help="what to write")
     export.add_argument("--out", type=Path, metavar="DIR", help="the directory to write into (default: print)")
     roles = sub.add_parser("roles", help="list the least-privilege roles mi-wizard grants, with what each allows")
-    roles.add_argument("--json", action="store_true")
+    roles.add_argument("--json", action="store_true", help="machine-readable output")
+    init = sub.add_parser("init", help="write a spec to start from (one of the shipped examples)")
+    init.add_argument("file", nargs="?", type=Path, help="where to write it (default: EXAMPLE.toml here)")
+    init.add_argument("--example", default="prefect-aci", metavar="NAME",
+                      help="which example (default prefect-aci; `mi-wizard init --list` names them)")
+    init.add_argument("--list", action="store_true", help="list the examples and what each sets up")
+    init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    completion = sub.add_parser("completion", help="print a shell completion script (bash, zsh or tcsh)")
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"),
+                            help="e.g. `mi-wizard completion bash > ~/.local/share/bash-completion/completions/"
+                                 "mi-wizard`")
     sub.add_parser("sandbox", help="run the sandbox standalone: mi-wizard sandbox serve --help", add_help=False)
     return parser
 
@@ -121,12 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if set(argv) <= _UI_FLAGS:
         # The wizard itself (`mi-wizard`, `mi-wizard --sandbox`): straight to the first screen, without building
         # the parser of every subcommand. Anything else (--help, an abbreviation, a typo) goes through argparse.
-        from .launch import run_ui
-        return run_ui(sandbox="--sandbox" in argv, sandbox_reset="--sandbox-reset" in argv)
+        return _ui(sandbox="--sandbox" in argv, sandbox_reset="--sandbox-reset" in argv)
     args = build_parser().parse_args(argv)
     if args.command is None:
-        from .launch import run_ui
-        return run_ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
+        return _ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
     import importlib
     # Each command's module: the lifecycle commands beyond plan/apply/verify live in modules of their own.
     module = importlib.import_module(f".{COMMAND_MODULES.get(args.command, 'commands')}", __package__)
@@ -136,6 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped. The state is saved; run the same command again to resume.", file=sys.stderr)
         return STOPPED
+
+
+def _ui(*, sandbox: bool, sandbox_reset: bool) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A full-screen wizard needs a terminal; in a pipe, a script or CI it would hang or draw garbage.
+        print("mi-wizard: the wizard needs a terminal (stdin and stdout are not one). Without one, use the headless "
+              "commands: mi-wizard init, plan, apply, status, verify, doctor (mi-wizard --help).", file=sys.stderr)
+        return BAD_INPUT
+    from .launch import run_ui
+    return run_ui(sandbox=sandbox, sandbox_reset=sandbox_reset)
 
 
 def emit(args: Any, human: str, data: Any) -> None:
