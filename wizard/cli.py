@@ -36,7 +36,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
     group.add_argument("--sandbox-descriptor", metavar="FILE", help="use a running `mi-wizard sandbox serve`")
     group.add_argument("--cloud", default="public", choices=("public", "china", "usgov"), help="Azure cloud")
-    group.add_argument("--json", action="store_true", help="machine-readable output")
+    group.add_argument("--json", action="store_true",
+                       help="machine-readable output: the result on stdout, progress events as JSON lines on stderr")
+    group.add_argument("--debug", action="store_true",
+                       help="log each HTTP call (method, URL, status, time) on stderr; never a body or a header")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
     import importlib
+    if getattr(args, "debug", False):
+        from .azure.http_debug import enable
+        enable()
     # Each command's module: the lifecycle commands beyond plan/apply/verify live in modules of their own.
     module = importlib.import_module(f".{COMMAND_MODULES.get(args.command, 'commands')}", __package__)
     try:

@@ -63,6 +63,14 @@ def _print_event(event: Any) -> None:
                                                              else ""), file=sys.stderr)
 
 
+def _json_event(event: Any) -> None:
+    """`--json`: each progress event as one JSON line on stderr (stdout keeps the final result)."""
+    import json
+    from dataclasses import asdict, is_dataclass
+    data = asdict(event) if is_dataclass(event) and not isinstance(event, type) else {"text": str(event)}
+    print(json.dumps({"event": type(event).__name__, **data}, default=str), file=sys.stderr, flush=True)
+
+
 def _has_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
@@ -81,7 +89,7 @@ def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
     if secret_from == "prompt" and not args.secret_from and not _has_terminal():
         secret_from = None  # the default prompt needs a terminal; without one the plan says a source is missing
     source = parse_secret_source(secret_from) if secret_from else None
-    sink = (lambda e: None) if args.json else _print_event
+    sink = _json_event if args.json else _print_event
     problem = setup_name_problem(spec.name)  # it names the state file, opened next: checked before anything else
     if problem:
         raise SpecError(f"The spec has 1 problem (nothing was changed):\n  - name: {problem}")
@@ -252,7 +260,7 @@ def cmd_status(args: Any) -> int:
 def cmd_verify(args: Any, session: Any) -> int:
     from .workspace import verify_state
     _, state = _load_state(args.state)
-    report = verify_state(session, state, sink=(lambda e: None) if args.json else _print_event,
+    report = verify_state(session, state, sink=_json_event if args.json else _print_event,
                           probe=not args.no_probe)
     broken = report.broken
     emit(args, "Verified." if report.passed else f"Broken link: {broken.name if broken else '-'}", report.to_dict())
@@ -269,7 +277,7 @@ def cmd_doctor(args: Any, session: Any) -> int:
     except DoctorArgError as err:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadDoctorArgument", "message": str(err)}})
         return BAD_INPUT
-    report = doctor(session, target, sink=(lambda e: None) if args.json else _print_event, probe=not args.no_probe)
+    report = doctor(session, target, sink=_json_event if args.json else _print_event, probe=not args.no_probe)
     broken = report.broken
     emit(args, "Healthy: every link holds." if report.passed or broken is None else
          f"Broken link: {broken.name}: {broken.detail}", report.to_dict())

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .http_debug import per_call_policies
 from .profiles import CloudProfile
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class AzureClients:
             return client
 
     def _arm_kwargs(self) -> dict[str, Any]:
-        return {**self.profile.client_kwargs(), "transport": pooled_transport(**self.profile.transport_kwargs())}
+        return {**self.profile.client_kwargs(), "transport": pooled_transport(**self.profile.transport_kwargs()),
+                **per_call_policies()}
 
     def _subscription(self) -> str:
         """The subscription of a subscription-scoped client; without one the SDK would refuse it just the same."""
@@ -143,10 +145,11 @@ class AzureClients:
         # slash is Batch's resource id plus "/.default"); sovereign clouds have their own Batch resource.
         scope = BATCH_SCOPES.get(self.profile.name, BATCH_SCOPES["public"])
         return self._client(f"batch_data:{url.lower()}", lambda: BatchClient(
-            url, self.credential, credential_scopes=[scope], **self.profile.transport_kwargs()))
+            url, self.credential, credential_scopes=[scope], **self.profile.transport_kwargs(),
+            **per_call_policies()))
 
     def secrets(self, vault_url: str) -> Any:
         from azure.keyvault.secrets import SecretClient
         return self._client(f"secrets:{vault_url}", lambda: SecretClient(
             vault_url, self.credential, verify_challenge_resource=self.profile.verify_challenge_resource,
-            **self.profile.transport_kwargs()))
+            **self.profile.transport_kwargs(), **per_call_policies()))
