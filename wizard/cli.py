@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _ui(sandbox=args.sandbox, sandbox_reset=args.sandbox_reset)
     import importlib
+    _stop_on_signals()
     if getattr(args, "debug", False):
         from .azure.http_debug import enable
         enable()
@@ -154,6 +155,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped. The state is saved; run the same command again to resume.", file=sys.stderr)
         return STOPPED
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a headless command as Ctrl-C does:
+    the wait in progress stops, the state is saved, the same message, exit 6; the same command resumes."""
+    import signal
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.default_int_handler)
 
 
 def _ui(*, sandbox: bool, sandbox_reset: bool) -> int:

@@ -88,8 +88,10 @@ class Plan:
         return {"items": [i.to_dict() for i in self.items], "problems": self.problems, "writes": self.writes}
 
 
-def run_graph(steps: list[Step], work: Callable[[Step], None], *, spec: Spec, workers: int = 3) -> None:
-    """Run `work(step)` for every step once all its (applicable) requirements have run; stop at the first error."""
+def run_graph(steps: list[Step], work: Callable[[Step], None], *, spec: Spec, workers: int = 3,
+              cancel: threading.Event | None = None) -> None:
+    """Run `work(step)` for every step once all its (applicable) requirements have run; stop at the first error.
+    Interrupted here (Ctrl-C, SIGTERM), `cancel` is set before the pool is waited for, so the steps' waits stop."""
     ids = {s.id for s in steps}
     needs = {s.id: s.requires_for(spec) for s in steps}
     done: set[str] = set()
@@ -97,21 +99,26 @@ def run_graph(steps: list[Step], work: Callable[[Step], None], *, spec: Spec, wo
     first_error: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="step") as pool:
         running: dict[Future[None], Step] = {}
-        while True:
-            if first_error is None:
-                for step in steps:
-                    if step.id not in started and all(r in done or r not in ids for r in needs[step.id]):
-                        started.add(step.id)
-                        running[pool.submit(work, step)] = step
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                step = running.pop(future)
-                if future.exception() is not None:
-                    first_error = first_error or future.exception()
-                else:
-                    done.add(step.id)
+        try:
+            while True:
+                if first_error is None:
+                    for step in steps:
+                        if step.id not in started and all(r in done or r not in ids for r in needs[step.id]):
+                            started.add(step.id)
+                            running[pool.submit(work, step)] = step
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    step = running.pop(future)
+                    if future.exception() is not None:
+                        first_error = first_error or future.exception()
+                    else:
+                        done.add(step.id)
+        except BaseException:
+            if cancel is not None:
+                cancel.set()  # the pool's exit waits for its steps: they must stop waiting first
+            raise
     if first_error is not None:
         raise first_error
 
@@ -193,7 +200,7 @@ class Engine:
 
         self.ctx.planned.clear()
         try:
-            run_graph(self.steps, plan_step, spec=self.spec, workers=self.workers)
+            run_graph(self.steps, plan_step, spec=self.spec, workers=self.workers, cancel=self.cancel)
         except Exception as exc:  # noqa: BLE001 - any Azure error while reading is a plan problem
             info = explain(exc)
             return Plan(items=[items[s.id] for s in self.steps if s.id in items],
@@ -234,7 +241,7 @@ class Engine:
                 finishing = [background.submit(chore) for chore in chores]
                 items = {i.step: i for i in plan.items}  # the plan was made for exactly these steps
                 run_graph(self.steps, lambda step: self._apply_step(step, items[step.id]), spec=self.spec,
-                          workers=self.workers)
+                          workers=self.workers, cancel=self.cancel)
                 for future in finishing:
                     future.result()
             self.state.add_log("apply finished")

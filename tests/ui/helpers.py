@@ -32,7 +32,8 @@ def screen_text(app) -> str:
 
 
 def on(app, name: str) -> bool:
-    return type(app.screen).__name__ == name
+    """The screen on top is `name` and it is mounted (its widgets composed: a test may query them)."""
+    return type(app.screen).__name__ == name and app.screen.is_mounted
 
 
 async def reach(pilot, name: str, *, ready: bool = True, timeout: float = 90.0) -> None:

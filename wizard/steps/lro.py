@@ -28,10 +28,15 @@ def run_lro(ctx: RunContext, step_id: str, operation: str, begin: Callable[..., 
     record.lro = {"operation": operation, "token": poller.continuation_token()}
     ctx.save()
     ctx.sink(OperationStarted(step=step_id, operation=operation))
-    while not poller.done():
-        if ctx.cancel.is_set():
-            raise Cancelled(f"stopped while waiting for {operation}; resume picks it up")
-        poller.wait(0.5)
-    result = poller.result()
+    result = wait_poller(poller, ctx.cancel, f"stopped while waiting for {operation}; resume picks it up")
     record.lro = None
     return result
+
+
+def wait_poller(poller: Any, cancel: Any, stopped: str) -> Any:
+    """The poller's result, looking at `cancel` at least twice a second (a Ctrl-C or SIGTERM stops the wait)."""
+    while not poller.done():
+        if cancel.is_set():
+            raise Cancelled(stopped)
+        poller.wait(0.5)
+    return poller.result()

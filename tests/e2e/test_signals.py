@@ -1,0 +1,52 @@
+"""SIGTERM and SIGHUP stop a headless apply as Ctrl-C does: the same message, exit 6, the state saved and intact,
+and the same command resumes to a passing verification. The run is held in a known wait with the sandbox's clock
+(the container group's creation held open), not stopped at a wall-clock moment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from .engine.conftest import SECRET_VALUE, build_spec
+
+pytestmark = pytest.mark.timeout(300)
+STOPPED = "Stopped. The state is saved; run the same command again to resume."
+
+
+def start_apply(sandbox, tmp_path):
+    from wizard.spec import dump_spec
+    spec = tmp_path / "setup.toml"
+    spec.write_text(dump_spec(build_spec()))
+    descriptor = tmp_path / "sandbox.json"
+    sandbox.write_descriptor(descriptor)
+    env = {**os.environ, "MI_TEST_SECRET": SECRET_VALUE, "MI_WIZARD_STATE_DIR": str(tmp_path / "state")}
+    args = [sys.executable, "-m", "wizard", "apply", str(spec), "--yes", "--sandbox-descriptor", str(descriptor),
+            "--secret-from", "env:MI_TEST_SECRET"]
+    return args, env
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_signal_saves_and_exits_6_like_ctrl_c_and_the_run_resumes(sandbox, tmp_path, signum):
+    args, env = start_apply(sandbox, tmp_path)
+    with sandbox.realism.hold("lro:aci_create") as creating:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert creating.wait_reached(120), "the apply never reached the container group's creation"
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 6, (out, err)
+    assert STOPPED in err and "Traceback" not in err
+    state = json.loads((tmp_path / "state" / "test-setup.json").read_text())
+    assert state["steps"]["grant"]["status"] == "done" and state["steps"]["aci"]["status"] != "done"
+    resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Verified" in resumed.stdout
+    assert SECRET_VALUE not in out + err + resumed.stdout + resumed.stderr
