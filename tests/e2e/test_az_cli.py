@@ -63,8 +63,9 @@ def test_az_cli_runs_the_tutorial_against_the_sandbox(az_cli, sandbox, az, sub_i
                for c in sandbox.calls), "az registered the cloud without asking the sandbox's metadata endpoint"
     ok(az_cli("cloud", "set", "--name", CLOUD))
 
+    # --password=VALUE: a client secret may start with "-", which argparse would read as an option.
     accounts = ok(az_cli("login", "--service-principal", "--username", desc["client_id"],
-                         "--password", desc["client_secret"], "--tenant", desc["tenant_id"], "-o", "json"))
+                         f"--password={desc['client_secret']}", "--tenant", desc["tenant_id"], "-o", "json"))
     assert {a["id"] for a in accounts} == set(sandbox.subscription_ids)
     assert all(a["user"] == {"name": desc["client_id"], "type": "servicePrincipal"} and a["cloudName"] == CLOUD
                and a["tenantId"] == desc["tenant_id"] for a in accounts)
