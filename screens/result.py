@@ -55,7 +55,8 @@ class ResultScreen(WizardScreen):
     HELP = HELP
     NEXT = "Finish"
     BINDINGS = [Binding("ctrl+n", "next", "Finish"), Binding("v", "verify", "Verify again"),
-                Binding("s", "copy_steps", "Copy next steps"), Binding("c", "copy('id')", "Copy id", show=False)]
+                Binding("s", "copy_steps", "Copy next steps"), Binding("c", "copy('id')", "Copy id", show=False),
+                Binding("t", "teardown", "Tear down")]
 
     def __init__(self, services: Any, report: dict[str, Any] | None = None, identity: dict[str, Any] | None = None):
         super().__init__(services)
@@ -72,6 +73,7 @@ class ResultScreen(WizardScreen):
             yield Button("Copy principal id", id="copy-principal", compact=True)
         yield Static("", id="next-steps", classes="muted")
         yield Button("Copy the next steps", id="copy-steps", compact=True)
+        yield Button("Tear down this setup", id="teardown", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -130,6 +132,18 @@ class ResultScreen(WizardScreen):
         if value:
             self.app.copy_to_clipboard(value)
             self.notify(f"Copied the {key.replace('_', ' ')}.", markup=False)
+
+    @on(Button.Pressed, "#teardown")
+    def action_teardown(self) -> None:
+        """Remove what this setup made (the same plan as `mi-wizard destroy --plan`, then a typed confirmation)."""
+        from .teardown import TeardownScreen
+        self.app.push_screen(TeardownScreen(self.services, self.draft.store.path, self.draft.state.name),
+                             self._torn_down)
+
+    def _torn_down(self, done: bool | None) -> None:
+        if done:
+            self.draft.reload()
+            self.query_one("#verdict", Note).say("Torn down: what this setup made is gone.", "ok")
 
     def action_verify(self) -> None:
         self.query_one("#verdict", Note).say("Verifying…")

@@ -48,7 +48,7 @@ class WelcomeScreen(Screen):
     HELP = HELP
     BINDINGS = [
         Binding("r", "resume", "Resume"), Binding("n", "new", "Start new"), Binding("o", "open_spec", "Open spec"),
-        Binding("s", "sandbox", "Sandbox"),
+        Binding("s", "sandbox", "Sandbox"), Binding("t", "teardown", "Tear down"),
     ]
 
     def __init__(self, services: Services):
@@ -70,6 +70,7 @@ class WelcomeScreen(Screen):
                 yield Button("Resume", id="resume", variant="primary", disabled=True)
                 yield Button("Start new", id="new")
                 yield Button("Open a spec file", id="open")
+                yield Button("Tear down", id="teardown")
                 if not self.services.sandbox:  # on the sandbox already (it stays on it): no such button
                     yield Button("Try the sandbox", id="sandbox")
         yield Footer()
@@ -96,6 +97,9 @@ class WelcomeScreen(Screen):
 
         from .messages import SetupsListed
         self.post_message(SetupsListed(summaries(self.services.state_dir)))
+        session = self.services.session
+        if session is not None:  # then, read from Azure: which of them drifted (the list is already shown)
+            self.post_message(SetupsListed(summaries(self.services.state_dir, session=session)))
 
     @work(thread=True, group="detect", exclusive=True, exit_on_error=False)
     def detect(self) -> None:
@@ -120,14 +124,22 @@ class WelcomeScreen(Screen):
         self.setups = message.setups
         table = self._table() if self.setups or self.query("#setups") else None
         if table is not None:
+            row = table.cursor_row  # listed again (with drift): the cursor stays where the person put it
             table.clear()
             for s in self.setups:
-                table.add_row(s.name, "broken" if s.broken else s.progress, s.screen, _when(s.updated),
+                progress = "broken" if s.broken else (f"{s.progress} drift" if s.drifted else s.progress)
+                table.add_row(s.name, progress, s.screen, _when(s.updated),
                               s.target or ("sandbox" if s.cloud == "sandbox" else ""), key=str(s.path))
             table.display = bool(self.setups)
+            if row and row < len(self.setups):
+                table.move_cursor(row=row)
         empty = "No setups yet: press N to start one." if self.services.sandbox else \
             "No setups yet: start a new one, or try the sandbox first."
-        self.query_one("#empty", Static).update("" if self.setups else empty)
+        drifted = [f"{s.name} ({s.drift.summary()})" for s in self.setups if s.drifted]
+        self.query_one("#empty", Static).update(
+            empty if not self.setups else
+            ("Changed in Azure since the last run: " + "; ".join(drifted) + ". Resume to see and repair it.")
+            if drifted else "")
         self.query_one("#resume", Button).disabled = not self.setups
         if table is not None and self.setups:
             table.focus()
@@ -149,6 +161,8 @@ class WelcomeScreen(Screen):
 
     def on_session_opened(self, message: Any) -> None:
         self.show_connection()
+        if self.setups:
+            self.list_setups()  # now their drift can be read
 
     def on_session_failed(self, message: Any) -> None:
         self.show_connection(message.reason)
@@ -190,6 +204,16 @@ class WelcomeScreen(Screen):
                                                       "mi-wizard without --sandbox to resume it."),
                         title="Another cloud", severity="warning", markup=False, timeout=10)
             return
+        if chosen.drifted:  # what changed since the last run, before it goes on
+            from .dialogs import ConfirmDialog
+            self.app.push_screen(ConfirmDialog(f"{chosen.name} changed in Azure since the last run",
+                                               chosen.drift.notice() + "\n\nApplying it again repairs this; its plan shows "
+                                               "what it changes before anything is.", yes="Resume", no="Back"),
+                                 lambda go: self._open(chosen) if go else None)
+            return
+        self._open(chosen)
+
+    def _open(self, chosen: Any) -> None:
         from wizard.draft import Draft
         try:
             draft = Draft.open(chosen.path)
@@ -251,6 +275,22 @@ class WelcomeScreen(Screen):
             self.notify(str(err), title="Cannot open", severity="error", markup=False, timeout=12)
             return
         self.app.open_setup(draft)
+
+    @on(Button.Pressed, "#teardown")
+    def action_teardown(self) -> None:
+        """Tear down the selected setup: its plan, then a typed confirmation (screens/teardown.py)."""
+        chosen = self._selected()
+        if chosen is None or chosen.broken:
+            self.notify(chosen.broken if chosen else "Select a setup first.", title="Cannot tear down",
+                        severity="warning", markup=False)
+            return
+        if self.services.session is None:
+            self.notify("Not connected yet: wait for the sign-in, then try again.", title="Cannot tear down",
+                        severity="warning", markup=False)
+            return
+        from .teardown import TeardownScreen
+        self.app.push_screen(TeardownScreen(self.services, chosen.path, chosen.name),
+                             lambda done: self.list_setups() if done else None)
 
     @on(Button.Pressed, "#sandbox")
     def action_sandbox(self) -> None:

@@ -93,7 +93,13 @@ def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
     problem = setup_name_problem(spec.name)  # it names the state file, opened next: checked before anything else
     if problem:
         raise SpecError(f"The spec has 1 problem (nothing was changed):\n  - name: {problem}")
-    return Workspace(session, spec, _store(args, spec.name), sink=sink, secret_source=source,
+    store = _store(args, spec.name)
+    if store.path.exists():
+        from .state_binding import binding_problem
+        bound = binding_problem(store.load(), spec, str(store.path))
+        if bound:
+            raise SpecError(bound)
+    return Workspace(session, spec, store, sink=sink, secret_source=source,
                      probe=not getattr(args, "no_verify", False))
 
 
@@ -236,6 +242,7 @@ def _load_state(ref: str) -> tuple[StateStore, State]:
 
 @_guarded
 def cmd_status(args: Any) -> int:
+    """A setup's steps from its state file and, unless --offline, what no longer holds in Azure (drift)."""
     from .state import list_setups
     if not args.state:
         setups = list_setups()
@@ -244,6 +251,9 @@ def cmd_status(args: Any) -> int:
              or "No setups yet.", [s.__dict__ | {"path": str(s.path)} for s in setups])
         return OK
     store, state = _load_state(args.state)
+    drift, code = None, OK
+    if not args.offline:
+        drift, code = _drift(args, state)
     done, total = state.progress()
     lines = [f"{state.name}: {done}/{total} steps (state {store.path}, serial {state.serial})"]
     for step_id, record in state.steps.items():
@@ -251,8 +261,43 @@ def cmd_status(args: Any) -> int:
         if record.error:
             lines.append(f"  {'':16} error: {record.error.get('code')}: {record.error.get('message')}; fix: "
                          f"{record.error.get('fix')}")
-    emit(args, "\n".join(lines), state.to_dict())
-    return OK
+        for item in drift.for_step(step_id) if drift is not None else []:
+            lines.append(f"  {'':16} DRIFT {item.what}: {item.detail}" + (f"\n  {'':16}   fix: {item.fix}"
+                                                                          if item.fix else ""))
+    if drift is None:
+        lines.append("Drift: not checked (--offline: the state file only)." if args.offline else "")
+    elif drift.error:
+        lines.append(f"Drift: could not read Azure: {drift.error} (--offline shows the state file only).")
+    elif not drift.checked:
+        lines.append("Drift: nothing made yet to compare with Azure.")
+    else:
+        lines.append(f"Drift: {drift.summary()}; resume the setup (apply its spec) to repair it." if drift.drifted
+                     else "Drift: none; everything the state records still holds in Azure.")
+    emit(args, "\n".join(line for line in lines if line),
+         state.to_dict() | ({"drift": drift.to_dict()} if drift is not None else {}))
+    return code
+
+
+def _drift(args: Any, state: State) -> tuple[Any, int]:
+    """(Drift or None, exit code): read on the connection the options name; a setup made in the UI on the
+    sandbox is not looked for in Azure (and the other way round)."""
+    from .drift import Drift, applied, setup_drift
+    if not applied(state):
+        return Drift(), OK
+    made_on = str(state.ui.get("cloud", ""))
+    on_sandbox = bool(args.sandbox or args.sandbox_descriptor)
+    if made_on and (made_on == "sandbox") != on_sandbox:
+        where = "the sandbox: add --sandbox" if made_on == "sandbox" else f"Azure ({made_on}): drop --sandbox"
+        return Drift(error=f"NotChecked: this setup was made on {where} to read its drift."), OK
+    session = _session(args)
+    if session is None:
+        return Drift(error="NoSignIn: cannot connect (see above)."), NO_SIGN_IN
+    try:
+        drift = setup_drift(session, state)
+    finally:
+        session.close()
+    failed = drift.error.split(":", 1)[0] in ("AuthenticationFailed", "NotSignedIn", "NetworkError")
+    return drift, NO_SIGN_IN if failed else (STOPPED if drift.error else OK)
 
 
 @_guarded

@@ -19,6 +19,7 @@ from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
 
 if TYPE_CHECKING:
+    from .drift import Drift
     from .progress import ProgressSink
     from .secrets import SecretSource
     from .session import Session
@@ -98,6 +99,12 @@ class DraftSummary:
     target: str
     cloud: str
     broken: str | None = None
+    drift: Drift | None = None
+    """What no longer holds in Azure (read only with a session on the setup's cloud: `summaries(session=)`)."""
+
+    @property
+    def drifted(self) -> bool:
+        return self.drift is not None and self.drift.drifted
 
 
 class Draft:
@@ -239,9 +246,13 @@ class Draft:
         return Workspace(session, self.spec, self.store, sink=sink, cancel=cancel, secret_source=secret_source)
 
 
-def summaries(directory: Path | str | None = None) -> list[DraftSummary]:
-    """Every setup in the state directory, for the welcome screen (most recently touched first)."""
+def summaries(directory: Path | str | None = None, *, session: Session | None = None) -> list[DraftSummary]:
+    """Every setup in the state directory, for the welcome screen (most recently touched first).
+
+    With `session`: each setup made on that session's cloud also gets its drift, read from Azure (slow: call it
+    from a worker, after the list without it was shown)."""
     out = []
+    here = ("sandbox" if session.profile.is_sandbox else session.profile.name) if session is not None else None
     for s in list_setups(directory):
         if s.broken:
             out.append(DraftSummary(s.name, s.path, "-", "", "", "", "", broken=s.broken))
@@ -254,7 +265,11 @@ def summaries(directory: Path | str | None = None) -> list[DraftSummary]:
         done, total = state.progress()
         screen = state.ui.get("screen", "signin")
         screen = RENAMED_SCREENS.get(screen, screen)
-        out.append(DraftSummary(s.name, s.path, f"{done}/{total}" if total else "-",
-                                SCREEN_TITLES.get(screen, screen), s.updated, s.target,
-                                str(state.ui.get("cloud", "public"))))
+        cloud = str(state.ui.get("cloud", "public"))
+        summary = DraftSummary(s.name, s.path, f"{done}/{total}" if total else "-", SCREEN_TITLES.get(screen, screen),
+                               s.updated, s.target, cloud)
+        if session is not None and cloud == here:
+            from .drift import setup_drift
+            summary.drift = setup_drift(session, state)
+        out.append(summary)
     return sorted(out, key=lambda d: d.updated, reverse=True)

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .spec_reproduce import ReproduceSpec
+
 # Re-exported: the spec's workload parts are part of its API.
 from .spec_workloads import (  # noqa: F401
     GITHUB_ISSUER,
@@ -112,6 +114,8 @@ class Spec:
     (wizard/targets/)."""
     verify: VerifySpec = field(default_factory=VerifySpec)
     grant_extra: list[ExtraGrantSpec] = field(default_factory=list, metadata={"item": ExtraGrantSpec})
+    reproduce: ReproduceSpec = field(default_factory=ReproduceSpec)
+    """Links rebuilt broken on the sandbox only (wizard/spec_reproduce.py); empty: nothing broken."""
 
     @property
     def uses_vault(self) -> bool:
@@ -136,7 +140,10 @@ class Spec:
         return self.target.resource_group or self.resource_group
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.reproduce.any():
+            del data["reproduce"]  # nothing broken: said by leaving it out (specs and states stay as before)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "spec") -> Spec:
@@ -174,6 +181,8 @@ class Spec:
         problems += target_kind(self.target.kind).problems(self)
         from .spec_rules import grant_problems
         problems += grant_problems(self)
+        from .spec_reproduce import reproduce_problems
+        problems += reproduce_problems(self)
         problems += value_problems(self)
         return problems
 

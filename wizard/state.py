@@ -32,10 +32,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """2: a target's steps are named by its kind ("aci", "batch"); format 1 called both "target".
 3: AKS and GitHub are target kinds (step "aks" / "github"); format 2 kept them in `[[federation]]` with a step
-"federation". Older formats are migrated on read and written back at the next save."""
+"federation".
+4: `provenance` (per resource: created or adopted by this setup, and what it changed on adopted ones) and
+`teardown` (the progress of `mi-wizard destroy`); a format-3 file gets the provenance its step records show.
+Older formats are migrated on read and written back at the next save."""
+CREATED, ADOPTED = "created", "adopted"
 LOG_LIMIT = 200
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
 STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "check", "")
@@ -140,6 +144,35 @@ class State:
     """Free-form UI progress, e.g. {"screen": "vault", "answers": {...}}."""
     log: list[str] = field(default_factory=list)
     """Short event lines, the last LOG_LIMIT kept."""
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per resource (a stable key: "identity", "vault", "resource_group:rg-x", "grants:SCOPE|ROLE", ...):
+    {"kind", "id", "origin": created | adopted, "step", "changes": [...], "data": {...}}. It lasts: a later run
+    that finds the resource in place keeps the origin (see `claim`)."""
+    teardown: dict[str, Any] = field(default_factory=dict)
+    """`mi-wizard destroy`'s progress: {"status": running | done, "purge", "done": [action keys], ...}."""
+
+    def claim(self, key: str, *, kind: str, id: str, origin: str, step: str, change: dict[str, Any] | None = None,
+              data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record what this setup did to a resource. `origin="created"` when this run creates it (recorded before
+        the write, so a run killed after it still knows); "adopted" keeps whatever an earlier run recorded (a
+        re-apply that finds a created resource in place does not make it adopted). `change` (something done to
+        an adopted resource, e.g. {"identity_added": ID}) is added to the record's changes once."""
+        if origin not in (CREATED, ADOPTED):
+            raise ValueError(f"origin is {origin!r}, not created or adopted")
+        record = self.provenance.get(key)
+        if record is None or record.get("removed"):
+            record = {"kind": kind, "id": id, "origin": origin, "step": step, "changes": [], "data": {}}
+        elif origin == CREATED:
+            record["origin"] = CREATED
+        record.update(kind=kind, step=step, id=id or record.get("id", ""))
+        record.pop("removed", None)
+        if data:
+            record["data"] = {**record.get("data", {}), **data}
+        changes = record.setdefault("changes", [])
+        if change is not None and change not in changes:
+            changes.append(change)
+        self.provenance[key] = record
+        return record
 
     def step(self, step_id: str) -> StepRecord:
         """The record of a step, created pending when it is not there yet."""
@@ -162,7 +195,7 @@ class State:
         return {"version": self.version, "serial": self.serial, "lineage": self.lineage, "name": self.name,
                 "created": self.created, "updated": self.updated, "spec": self.spec,
                 "steps": {k: r.to_dict() for k, r in self.steps.items()}, "ui": self.ui,
-                "log": list(self.log[-LOG_LIMIT:])}
+                "log": list(self.log[-LOG_LIMIT:]), "provenance": self.provenance, "teardown": self.teardown}
 
     @classmethod
     def from_dict(cls, data: Any) -> State:
@@ -178,10 +211,17 @@ class State:
                 raise ValueError(f"the field {key!r} should be {_KIND_NAMES[kind]}")
         if not all(isinstance(line, str) for line in data["log"]):
             raise ValueError("the field 'log' should be a list of strings")
+        for key in ("provenance", "teardown"):  # format 4; optional (a format-3 file has neither)
+            if not isinstance(data.get(key, {}), dict):
+                raise ValueError(f"the field {key!r} should be an object")
+        provenance = data.get("provenance", {})
+        if not all(isinstance(r, dict) and r.get("origin") in (CREATED, ADOPTED) for r in provenance.values()):
+            raise ValueError("the field 'provenance' should map resources to {origin: created | adopted, ...}")
         steps = {str(k): StepRecord.from_dict(v, f"steps.{k}") for k, v in data["steps"].items()}
         return cls(name=data["name"], spec=data["spec"], version=data["version"], serial=data["serial"],
                    lineage=data["lineage"], created=data["created"], updated=data["updated"], steps=steps,
-                   ui=data["ui"], log=list(data["log"][-LOG_LIMIT:]))
+                   ui=data["ui"], log=list(data["log"][-LOG_LIMIT:]), provenance=dict(provenance),
+                   teardown=dict(data.get("teardown", {})))
 
 
 _KIND_NAMES = {int: "a whole number", str: "a string", dict: "an object", list: "a list"}
@@ -251,7 +291,28 @@ def _migrate(state: State) -> None:
         kind = (state.spec.get("target") or {}).get("kind") if isinstance(state.spec.get("target"), dict) else None
         if "federation" in state.steps and kind in ("aks", "github"):
             state.steps = {(kind if k == "federation" else k): v for k, v in state.steps.items()}
+    if state.version < 4 and not state.provenance:
+        _legacy_provenance(state)
     state.version = FORMAT_VERSION
+
+
+def _legacy_provenance(state: State) -> None:
+    """What a format-3 file shows of provenance: the steps whose last action created their resource (a no-op re-run
+    had overwritten the rest, so those stay unknown: destroy keeps what it is not sure it made)."""
+    def made(step_id: str) -> dict[str, Any] | None:
+        record = state.steps.get(step_id)
+        return record.outputs if record and record.status == "done" and record.action in ("create", "recover") else None
+
+    for key, kind in (("identity", "identity"), ("vault", "vault"), ("aci", "container_group")):
+        out = made(key)
+        if out and out.get("id"):
+            state.claim(key, kind=kind, id=str(out["id"]), origin=CREATED, step=key)
+    grant = made("grant")
+    if grant and grant.get("assignment_id"):
+        state.claim("grant", kind="role_assignment", id=str(grant["assignment_id"]), origin=CREATED, step="grant")
+    batch = state.steps.get("batch")
+    if batch and batch.status == "done" and batch.outputs.get("created") and batch.outputs.get("id"):
+        state.claim("batch", kind="pool", id=str(batch.outputs["id"]), origin=CREATED, step="batch")
 
 
 @dataclass

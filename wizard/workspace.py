@@ -63,6 +63,9 @@ class Workspace:
         from .azure.locations import location_problem
         from .spec import SpecError
         problems = self.spec.validate()
+        if self.spec.reproduce.any() and not self.session.profile.is_sandbox:
+            problems.append("reproduce: a spec that rebuilds broken links ([reproduce]) is applied only on the sandbox "
+                            "(--sandbox); remove the table to make this setup in Azure, working.")
         if problems:
             raise SpecError(f"The spec has {len(problems)} problem{'s' if len(problems) > 1 else ''} (nothing was "
                             "changed):\n" + "\n".join(f"  - {p}" for p in problems))
@@ -96,7 +99,12 @@ class Workspace:
             if changes:
                 raise PlanChanged(changes, fresh)
         state = self.engine.apply(plan)
-        return Applied(state, verify_setup(self.engine) if verify else None)
+        probe: bool | None = None
+        if self.spec.reproduce.any():  # refused by preflight off the sandbox
+            from .reproduce import break_links
+            state = break_links(self.engine, self.secret_source)
+            probe = self.spec.verify.probe  # the probe that ran during apply predates the breaking
+        return Applied(state, verify_setup(self.engine, probe=probe) if verify else None)
 
     def verify(self, *, probe: bool | None = True) -> Report:
         """Check every link of the setup as its state records it (a live probe with probe=True)."""

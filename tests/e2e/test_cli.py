@@ -34,9 +34,10 @@ def test_example_spec_applies_as_is_on_a_fresh_sandbox_then_status_plan_verify_d
     assert result["verify"]["passed"] is True
     assert [link["link"] for link in result["verify"]["links"]] == ["identity", "attached", "grant", "secret", "probe"]
 
-    status = run("status", "prefect-aci", "--json")
+    status = run("status", "prefect-aci", "--sandbox", "--json")  # the state, and its drift read from the sandbox
     state = json.loads(status.stdout)
     assert status.returncode == 0 and state["steps"]["aci"]["status"] == "done"
+    assert state["drift"]["checked"] is True and state["drift"]["items"] == []
     identity_id = state["steps"]["identity"]["outputs"]["id"]
     group_id = state["steps"]["aci"]["outputs"]["id"]
 
@@ -63,7 +64,7 @@ def test_doctor_names_a_broken_link_with_exit_code_5(run):
     applied = run("apply", "examples/prefect-aci.toml", "--sandbox", "--yes", "--secret-from", "env:GIT_TOKEN",
                   "--no-verify")
     assert applied.returncode == 0, applied.stderr
-    state = json.loads(run("status", "prefect-aci", "--json").stdout)
+    state = json.loads(run("status", "prefect-aci", "--offline", "--json").stdout)
     identity_id = state["steps"]["identity"]["outputs"]["id"]
     doctor = run("doctor", "--identity", identity_id, "--vault", "kv-prefect-flows", "--secret", "no-such-secret",
                  "--sandbox", "--json", "--no-probe")

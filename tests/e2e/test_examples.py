@@ -78,7 +78,7 @@ def test_doctor_checks_federations_grants_and_a_pool_and_names_the_broken_link(r
     for name in ("github-oidc", "batch-pool"):
         assert run("apply", f"examples/{name}.toml", "--sandbox", "--yes", "--secret-from", "env:EXAMPLE_SECRET",
                    "--no-verify").returncode == 0
-    github = json.loads(run("status", "github-oidc", "--json").stdout)["steps"]
+    github = json.loads(run("status", "github-oidc", "--offline", "--json").stdout)["steps"]
     identity = github["identity"]["outputs"]["id"]
     group = identity.split("/providers/")[0]
     ok = run("doctor", "--identity", identity, "--federation", "github:contoso/infra:branch:main",
@@ -90,7 +90,7 @@ def test_doctor_checks_federations_grants_and_a_pool_and_names_the_broken_link(r
     report = json.loads(broken.stdout)
     failed = [link["link"] for link in report["links"] if not link["ok"]]
     assert failed == ["federation:repo:contoso/infra:ref:refs/tags/v9"]
-    batch = json.loads(run("status", "batch-pool", "--json").stdout)["steps"]
+    batch = json.loads(run("status", "batch-pool", "--offline", "--json").stdout)["steps"]
     pool = run("doctor", "--identity", batch["identity"]["outputs"]["id"], "--vault", "kv-batch-etl", "--secret",
                "db-password", "--pool", batch["batch"]["outputs"]["id"], "--sandbox", "--json")
     assert pool.returncode == 0, pool.stdout + pool.stderr

@@ -278,10 +278,10 @@ def test_a_format_1_state_is_read_with_its_target_step_named_by_kind(tmp_path):
     data["steps"] = {"identity": {"status": "done"}, "target": {"status": "done", "outputs": {"id": "/x/pool"}}}
     path.write_text(json.dumps(data))
     loaded = store.load()
-    assert loaded.version == 3 and "target" not in loaded.steps
+    assert loaded.version == FORMAT_VERSION and "target" not in loaded.steps
     assert loaded.step("batch").outputs == {"id": "/x/pool"}
     store.save(loaded)
-    assert json.loads(path.read_text())["version"] == 3
+    assert json.loads(path.read_text())["version"] == FORMAT_VERSION
 
 
 def test_a_format_2_state_with_federations_is_read_as_its_aks_or_github_target(tmp_path):
@@ -295,6 +295,6 @@ def test_a_format_2_state_with_federations_is_read_as_its_aks_or_github_target(t
         "status": "done", "outputs": {"credentials": [{"kind": "github", "subject": "repo:o/r:ref:refs/heads/main"}]}}})
     path.write_text(json.dumps(data))
     loaded = store.load()
-    assert loaded.version == 3 and "federation" not in loaded.steps and "federation" not in loaded.spec
+    assert loaded.version == FORMAT_VERSION and "federation" not in loaded.steps and "federation" not in loaded.spec
     assert loaded.spec["target"] == {"kind": "github", "repository": "o/r", "credentials": [{"branch": "main"}]}
     assert loaded.step("github").outputs["credentials"][0]["subject"] == "repo:o/r:ref:refs/heads/main"

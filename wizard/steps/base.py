@@ -27,6 +27,18 @@ WRITES = (CREATE, UPDATE, RECOVER)
 ASSIGNMENT_NAMESPACE = uuid.UUID("a4d2b1f0-3c5e-4e9b-8f7a-6d1e2c3b4a59")
 
 
+SETUP_TAG = "mi-wizard-setup"
+
+
+def setup_tags(setup: str) -> dict[str, str]:
+    return {"created-by": "mi-wizard", SETUP_TAG: setup}
+
+
+def origin_of(action: str) -> str:
+    """The provenance a plan action gives the step's resource: it creates it (or brings it back) or finds it."""
+    return "created" if action in (CREATE, RECOVER) else "adopted"
+
+
 def assignment_name(scope: str, principal_id: str, role_definition_guid: str) -> str:
     return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, f"{scope.lower()}|{principal_id.lower()}|{role_definition_guid.lower()}"))
 
@@ -106,6 +118,25 @@ class RunContext:
 
     def outputs(self, step_id: str) -> dict[str, Any]:
         return self.state.step(step_id).outputs
+
+    def claim(self, key: str, *, kind: str, id: str, origin: str, step: str, change: dict[str, Any] | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        """Record (and save at once) what this setup does to a resource: see State.claim. A step claims what it
+        creates BEFORE the write, so a run killed right after the write still knows the resource is its own."""
+        with self.state_lock:
+            self.state.claim(key, kind=kind, id=id, origin=origin, step=step, change=change, data=data)
+            self.save()
+
+    def found(self, resource: Any) -> str:
+        """The origin of a resource found in place: "created" when its tags say this setup made it (a state from
+        before provenance was recorded), else "adopted" (an earlier record's origin is kept by `claim`)."""
+        tags = getattr(resource, "tags", None) or {}
+        return "created" if isinstance(tags, dict) and tags.get(SETUP_TAG) == self.spec.name else "adopted"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags of what this setup creates: mi-wizard made it, and for which setup."""
+        return setup_tags(self.spec.name)
 
     def say(self, step: str, text: str) -> None:
         self.sink(StepMessage(step=step, text=text))

@@ -181,14 +181,17 @@ class ExtraGrantsStep(Step):
             role, info, spec = g.role, g.info, g.spec
             assert role is not None and info is not None  # a grant without them is a plan problem: no apply
             have = g.existing
+            key = grant_key(info.id, role.name)
             if have:
+                ctx.claim(key, kind="role_assignment", id=have[0].assignment_id, origin="adopted", step=self.id,
+                          data={"role": have[0].role_name, "principal_id": identity.principal_id})
                 return {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
                         "assignment_id": have[0].assignment_id, "assignment_name": have[0].assignment_name,
                         "held_as": have[0].role_name, "principal_id": identity.principal_id,
                         "granted_at": (previous.get((info.id.lower(), role.name)) or {}).get("granted_at")}
             ctx.say(self.id, f"Granting {role.name} on {info.label}")
             made = assign_role(ctx, self.id, scope=info.id, role=role, principal_id=identity.principal_id,
-                               principal_type="ServicePrincipal")
+                               principal_type="ServicePrincipal", key=key)
             return {"role": role.name, "scope": info.id, "label": info.label, "note": spec.note,
                     "assignment_id": made.assignment_id, "assignment_name": made.assignment_name,
                     "held_as": role.name, "principal_id": identity.principal_id, "granted_at": made.granted_at}
@@ -197,6 +200,11 @@ class ExtraGrantsStep(Step):
         writes: list[Callable[[], dict[str, Any]]] = [lambda g=g: one(g)  # type: ignore[misc]
                                                       for g in item.data["grants"]]
         return ExtraGrantsOut(grants=in_parallel(writes))
+
+
+def grant_key(scope: str, role: str) -> str:
+    """The provenance key of one extra grant."""
+    return f"grants:{scope.lower()}|{role}"
 
 
 PARALLEL_GRANTS = 20

@@ -15,7 +15,7 @@ from typing import Any
 from ..azure.scopes import API_VERSIONS
 from ..spec_workloads import MAX_FEDERATED_CREDENTIALS, TOKEN_EXCHANGE_AUDIENCE
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, not_found_is_none
-from .identity import read_identity
+from .identity import IdentityStep, read_identity
 
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 
@@ -56,6 +56,8 @@ class WantedCredential:
     """What the state keeps beside name/issuer/subject/audience (cluster_id, namespace, repository, ...)."""
     do: str = ""
     """Decided by plan: create, update, adopt or nothing."""
+    previous: tuple[tuple[str, str], ...] = ()
+    """For an update: the credential's issuer, subject and audience before (a teardown puts them back)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ class FederatedCredentialsStep(Step):
                 decided.append(replace(want, do=ADOPT, name=twin.name))
                 details.append(f"{twin.name}: already federates {want.subject}; it is used as is.")
             elif same_name is not None:
-                decided.append(replace(want, do=UPDATE))
+                decided.append(replace(want, do=UPDATE, previous=(
+                    ("issuer", same_name.issuer), ("subject", same_name.subject),
+                    ("audience", (list(same_name.audiences or []) or [want.audience])[0]))))
                 details.append(f"{want.name}: changes from {same_name.subject} to {want.subject}: workloads "
                                "that use the old subject can no longer sign in.")
             else:
@@ -141,8 +145,13 @@ class FederatedCredentialsStep(Step):
     def apply(self, ctx: RunContext, item: PlanItem) -> CredentialsOut:
         spec = ctx.spec
         fics = ctx.clients.msi.federated_identity_credentials
+        identity_id = ctx.output(IdentityStep).id
         out = []
         for want in item.data["wanted"]:
+            fic_id = f"{identity_id}/federatedIdentityCredentials/{want.name}"
+            ctx.claim(f"federated:{want.name.lower()}", kind="federated_credential", id=fic_id,
+                      origin="created" if want.do == CREATE else "adopted", step=self.id,
+                      change={"previous": dict(want.previous)} if want.do == UPDATE else None)
             if want.do in (CREATE, UPDATE):
                 ctx.say(self.id, f"Federating {want.subject} as {want.name}")
                 fics.create_or_update(spec.identity_group, spec.identity.name, want.name, {"properties": {

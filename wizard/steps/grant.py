@@ -72,13 +72,27 @@ def policy_allows(vault: Any, object_id: str, permissions: list[str]) -> bool:
     return False
 
 
+def policy_permissions_of(vault: Any, object_id: str) -> list[str]:
+    """The secret permissions an access policy of `vault` gives `object_id` (none: [])."""
+    return sorted({p.lower() for policy in (vault.properties.access_policies or [])
+                   if policy.object_id.lower() == object_id.lower() for p in (policy.permissions.secrets or [])})
+
+
+def assignment_description(setup: str) -> str:
+    return f"Made by mi-wizard for setup {setup}"
+
+
 def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, principal_id: str,
-                principal_type: str) -> GrantOut:
-    """Create (or find) the role assignment; wait out PrincipalNotFound for a brand-new identity."""
+                principal_type: str, key: str = "") -> GrantOut:
+    """Create (or find) the role assignment; wait out PrincipalNotFound for a brand-new identity. `key` names its
+    provenance record: claimed as created before the write; adopted when the grant was there under another name."""
     name = assignment_name(scope, principal_id, role.guid)
     body = {"properties": {"roleDefinitionId": role.definition_id(ctx.subscription_id), "principalId": principal_id,
-                           "principalType": principal_type}}
+                           "principalType": principal_type, "description": assignment_description(ctx.spec.name)}}
     assignments = ctx.clients.authorization.role_assignments
+    key = key or step_id
+    ctx.claim(key, kind="role_assignment", id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+              origin="created", step=step_id, data={"role": role.name, "principal_id": principal_id})
 
     def create() -> Any:
         return assignments.create(scope, name, body)
@@ -97,6 +111,10 @@ def assign_role(ctx: RunContext, step_id: str, *, scope: str, role: roles.Role, 
         # An extension resource on any scope (resource_id() builds ids under a group or subscription only).
         assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}"
         ctx.say(step_id, f"{role.name} was already assigned at this scope")
+        with ctx.state_lock:  # not made here: it was there under another name
+            ctx.state.provenance.pop(key, None)
+        ctx.claim(key, kind="role_assignment", id=assignment_id, origin="adopted", step=step_id,
+                  data={"role": role.name, "principal_id": principal_id})
     return GrantOut(model="rbac", assignment_id=assignment_id, assignment_name=assignment, scope=scope,
                     role=role.name, principal_id=principal_id, granted_at=time.time())
 
@@ -150,8 +168,10 @@ class GrantStep(Step):
                                     principal_id=observed.identity.principal_id)
                 return self.item(NOTHING, f"{who} already has an access policy with secrets: {', '.join(perms)}.",
                                  data={"existing": existing})
+            had = (policy_permissions_of(observed.vault, observed.identity.principal_id)
+                   if observed.vault is not None and observed.identity is not None else [])
             return self.item(UPDATE, f"Add an access policy for {who} with secrets: {', '.join(perms)} (access "
-                                     "policies cover the whole vault).", data={"model": "access_policy"})
+                                     "policies cover the whole vault).", data={"model": "access_policy", "had": had})
         where = "this one secret" if ctx.spec.grant.scope == "secret" else "every secret in the vault"
         grants = observed.grants
         if grants:
@@ -178,6 +198,12 @@ class GrantStep(Step):
         if not item.writes:
             previous = ctx.state.step(self.id).outputs
             existing: GrantOut = item.data["existing"]
+            if existing.model == "rbac":
+                ctx.claim(self.id, kind="role_assignment", id=existing.assignment_id, origin="adopted", step=self.id,
+                          data={"role": existing.role, "principal_id": existing.principal_id})
+            else:
+                ctx.claim(self.id, kind="access_policy", id=vault_id(ctx), origin="adopted", step=self.id,
+                          data={"object_id": existing.principal_id, "permissions": existing.permissions})
             if previous.get("granted_at") and previous.get("principal_id") == existing.principal_id:
                 existing = replace(existing, granted_at=previous["granted_at"])  # when we granted it: propagation
             return existing
@@ -185,6 +211,10 @@ class GrantStep(Step):
         vault: VaultOut = ctx.output(VaultStep)
         if item.data.get("model") == "access_policy" or vault.access_model == "access_policy":
             perms = self.policy_permissions(ctx)
+            had = set(item.data.get("had", []))
+            ctx.claim(self.id, kind="access_policy", id=vault.id, origin="created", step=self.id,
+                      data={"object_id": identity.principal_id, "tenant_id": identity.tenant_id,
+                            "permissions": [p for p in perms if p not in had]})
             ctx.clients.keyvault.vaults.update_access_policy(
                 ctx.spec.vault_group, ctx.spec.vault.name, "add",
                 {"properties": {"accessPolicies": [{"tenantId": identity.tenant_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from azure.mgmt.core.tools import resource_id
+
 from .base import ADOPT, CREATE, NOTHING, PlanItem, RunContext, Step, not_found_is_none
 
 
@@ -58,14 +60,21 @@ class IdentityStep(Step):
         recorded = ctx.state.step(self.id).outputs.get("principal_id") == identity.principal_id
         return self.item(NOTHING if recorded else ADOPT,
                          f"{name} exists (client id {identity.client_id}).",
-                         data={"outputs": identity_outputs(identity)})
+                         data={"outputs": identity_outputs(identity), "origin": ctx.found(identity)})
 
     def apply(self, ctx: RunContext, item: PlanItem) -> IdentityOut:
         if "outputs" in item.data:
-            return item.data["outputs"]  # type: ignore[no-any-return]
+            found: IdentityOut = item.data["outputs"]
+            ctx.claim(self.id, kind="identity", id=found.id, origin=item.data["origin"], step=self.id)
+            return found
+        spec = ctx.spec
+        planned_id = resource_id(subscription=ctx.subscription_id, resource_group=spec.identity_group,
+                                 namespace="Microsoft.ManagedIdentity", type="userAssignedIdentities",
+                                 name=spec.identity.name)
+        ctx.claim(self.id, kind="identity", id=planned_id, origin="created", step=self.id)
         ctx.say(self.id, f"Creating identity {ctx.spec.identity.name}")
         identity = ctx.clients.msi.user_assigned_identities.create_or_update(
             ctx.spec.identity_group, ctx.spec.identity.name,
-            {"location": ctx.spec.location, "tags": {"created-by": "mi-wizard"}})
+            {"location": ctx.spec.location, "tags": ctx.tags})
         ctx.reads.put(f"identity:{ctx.spec.identity_group.lower()}/{ctx.spec.identity.name.lower()}", identity)
         return identity_outputs(identity)

@@ -87,6 +87,9 @@ class OperatorAccessStep(Step):
             return OperatorAccessOut(model="", principal_id="", needed=False, temporary=False)
         vault: VaultOut = ctx.output(VaultStep)
         if item.data.get("model") == "access_policy":
+            ctx.claim(self.id, kind="access_policy", id=vault.id, origin="created", step=self.id,
+                      data={"object_id": ctx.operator.object_id, "tenant_id": ctx.operator.tenant_id,
+                            "permissions": ["set"]})
             ctx.clients.keyvault.vaults.update_access_policy(
                 ctx.spec.vault_group, ctx.spec.vault.name, "add", _operator_policy(ctx))
             return OperatorAccessOut(model="access_policy", principal_id=ctx.operator.object_id,
@@ -94,7 +97,7 @@ class OperatorAccessStep(Step):
         ctx.say(self.id, "Granting you Key Vault Secrets Officer on the secret (temporary)")
         made = assign_role(ctx, self.id, scope=secret_scope(vault.id, ctx.spec.secret.name),
                            role=roles.SECRETS_OFFICER, principal_id=ctx.operator.object_id,
-                           principal_type=ctx.operator.principal_type)
+                           principal_type=ctx.operator.principal_type, key=self.id)
         return OperatorAccessOut(**vars(made))
 
 
@@ -118,5 +121,7 @@ def remove_temporary_access(ctx: RunContext) -> None:
         except ResourceNotFoundError:
             pass  # already gone
     ctx.say("secret", "Removed your temporary access")
-    record.outputs = {**out, "removed": True}
-    ctx.save()
+    with ctx.state_lock:
+        record.outputs = {**out, "removed": True}
+        ctx.state.provenance.pop(OperatorAccessStep.id, None)  # nothing of it is left to tear down
+        ctx.save()

@@ -18,9 +18,7 @@ from azure.core.exceptions import HttpResponseError
 from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
-from .vault import VaultStep, read_vault
-
-CREATED_BY = {"created-by": "mi-wizard"}
+from .vault import VaultStep, read_vault, vault_id
 
 
 def read_secret(ctx: RunContext) -> Any:
@@ -82,14 +80,19 @@ class SecretStep(Step):
 
     def apply(self, ctx: RunContext, item: PlanItem) -> SecretOut:
         spec = ctx.spec
+        secret_id = f"{vault_id(ctx)}/secrets/{spec.secret.name}"
         if not item.writes:
+            ctx.claim(self.id, kind="secret", id=secret_id, origin="adopted", step=self.id)
             return SecretOut(name=spec.secret.name, version=item.data["version"])
+        # A new version of a secret that was there is a change to it, not a creation.
+        ctx.claim(self.id, kind="secret", id=secret_id, origin="adopted" if item.action == UPDATE else "created",
+                  step=self.id, change={"new_version": True} if item.action == UPDATE else None)
         assert ctx.secret_source is not None  # the plan refused a write with no source (a problem)
         value = ctx.secret_source.read()
         try:
             if spec.vault.secret_write == "arm":
                 ctx.say(self.id, f"Writing {spec.secret.name} through Azure Resource Manager")
-                body: dict[str, Any] = {"properties": {"value": value}, "tags": CREATED_BY}
+                body: dict[str, Any] = {"properties": {"value": value}, "tags": ctx.tags}
                 if spec.secret.content_type:
                     body["properties"]["contentType"] = spec.secret.content_type
                 written = ctx.clients.keyvault.secrets.create_or_update(spec.vault_group, spec.vault.name,

@@ -8,7 +8,7 @@ from typing import Any
 from azure.mgmt.core.tools import resource_id
 
 from ..azure.vault_names import VaultNameStatus, vault_name_status
-from .base import ADOPT, CREATE, NOTHING, RECOVER, PlanItem, RunContext, Step, not_found_is_none
+from .base import ADOPT, CREATE, NOTHING, RECOVER, PlanItem, RunContext, Step, not_found_is_none, origin_of
 from .lro import run_lro
 
 
@@ -113,7 +113,8 @@ class VaultStep(Step):
         state = (vault.properties.provisioning_state or "Succeeded")
         return self.item(action, f"{vault.name} exists ({'Azure RBAC' if model == 'rbac' else 'access policies'}).",
                          details=details, problems=problems,
-                         data={"outputs": vault_outputs(vault), "provisioning": state, "model": model})
+                         data={"outputs": vault_outputs(vault), "provisioning": state, "model": model,
+                               "origin": ctx.found(vault)})
 
     def _plan_soft_deleted(self, ctx: RunContext, deleted: VaultNameStatus) -> PlanItem:
         spec, name = ctx.spec.vault, ctx.spec.vault.name
@@ -141,6 +142,8 @@ class VaultStep(Step):
     def apply(self, ctx: RunContext, item: PlanItem) -> VaultOut:
         spec = ctx.spec
         vaults = ctx.clients.keyvault.vaults
+        ctx.claim(self.id, kind="vault", id=vault_id(ctx), origin=item.data.get("origin") or origin_of(item.action),
+                  step=self.id)
         if "outputs" in item.data and item.data.get("provisioning") in (None, "Succeeded"):
             return item.data["outputs"]  # type: ignore[no-any-return]
         # A new vault, or one still provisioning: the create (an idempotent PUT) runs until it settles.
@@ -166,7 +169,7 @@ class VaultStep(Step):
             properties["accessPolicies"] = []
             if spec.purge_protection:
                 properties["enablePurgeProtection"] = True
-        return {"location": location or ctx.spec.location, "tags": {"created-by": "mi-wizard"},
+        return {"location": location or ctx.spec.location, "tags": ctx.tags,
                 "properties": properties}
 
 

@@ -19,8 +19,9 @@ from typing import Any
 from azure.mgmt.core.tools import parse_resource_id, resource_id
 
 from ..progress import Cancelled
-from ..steps.base import CHECK, NOTHING, PlanItem, RunContext, Step
+from ..steps.base import CHECK, NOTHING, PlanItem, RunContext, Step, setup_tags
 from ..steps.identity import IdentityStep
+from ..steps.lro import wait_poller
 from ..steps.vault import VaultStep
 from .aci import aci_target
 
@@ -96,7 +97,8 @@ class ProbeStep(Step):
                                                            if wait_s else ""))
         verdict = run_aci_probe(ctx.clients, where, identity, vault.vault_uri,
                                 spec.secret.name, image=spec.verify.probe_image or ctx.clients.profile.probe_image,
-                                cancel=ctx.cancel, wait_s=wait_s, await_delete=False, on_created=remember)
+                                cancel=ctx.cancel, wait_s=wait_s, await_delete=False, on_created=remember,
+                                setup=ctx.spec.name)
         return ProbeOut(verdict={k: v for k, v in verdict.items() if k != "probe_group"},
                         cleanup=record.outputs.get("cleanup", []), at=time.time())
 
@@ -112,13 +114,13 @@ PROBE_TIMEOUT_S = 600.0
 
 def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secret_name: str, *, image: str,
                   cancel: threading.Event, wait_s: float = 0.0, await_delete: bool = True,
-                  on_created: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  on_created: Callable[[str], None] | None = None, setup: str = "") -> dict[str, Any]:
     """Run the probe in its own short-lived group and return its verdict (`probe_group` names the group).
 
     `group` is where to run (its id's subscription and resource group, its location): the workload's container
     group, or any object with `.id`, `.name` and `.location`. With `wait_s` the probe keeps trying through a
     grant's propagation inside one container, so one container answers "not yet" or "yes".
-    `await_delete=False` starts the probe group's deletion and returns at once: the caller records the group
+    `setup` names the setup in the probe group's tags (mi-wizard-setup). `await_delete=False` starts the probe group's deletion and returns at once: the caller records the group
     (`on_created` is told its id before anything can fail) and the next run finishes the delete.
     """
     from azure.mgmt.containerinstance import models as m
@@ -138,13 +140,14 @@ def run_aci_probe(clients: Any, group: Any, identity: Any, vault_uri: str, secre
         environment_variables=[m.EnvironmentVariable(name="AZURE_CLIENT_ID", value=identity.client_id)],
         resources=m.ResourceRequirements(requests=m.ResourceRequests(memory_in_gb=1.0, cpu=1.0)))
     body = m.ContainerGroup(location=group.location, containers=[container], os_type="Linux", restart_policy="Never",
-                            tags={"created-by": "mi-wizard", "purpose": "probe"},
+                            tags={**(setup_tags(setup) if setup else {"created-by": "mi-wizard"}), "purpose": "probe"},
                             identity=m.ContainerGroupIdentity(type="UserAssigned", user_assigned_identities={
                                 identity.id: m.UserAssignedIdentities()}))
     if on_created is not None:
         on_created(probe_id)
     try:
-        aci.container_groups.begin_create_or_update(rg, name, body).result()
+        wait_poller(aci.container_groups.begin_create_or_update(rg, name, body), cancel,
+                    "stopped while the probe's container group was being created")
         deadline = time.monotonic() + PROBE_TIMEOUT_S + wait_s
         pause = 0.1  # the probe answers within a second or so of starting: look often at first, then back off
         while True:

@@ -22,6 +22,18 @@ def read_group(ctx: RunContext) -> Any:
         lambda: ctx.clients.aci.container_groups.get(spec.target_group, aci_target(spec).container_group)))
 
 
+def group_id(ctx: RunContext) -> str:
+    from azure.mgmt.core.tools import resource_id
+    return str(resource_id(subscription=ctx.subscription_id, resource_group=ctx.spec.target_group,
+                           namespace="Microsoft.ContainerInstance", type="containerGroups",
+                           name=aci_target(ctx.spec).container_group))
+
+
+def m_container(data: dict[str, Any]) -> Any:
+    from azure.mgmt.containerinstance import models as m
+    return m.Container.from_dict(data)
+
+
 def terminated(group: Any) -> bool:
     view = getattr(group, "instance_view", None)
     state = (getattr(view, "state", "") or "") if view else ""
@@ -71,7 +83,7 @@ class AciStep(Step):
         if attached and env_ok:
             recorded = ctx.state.step(self.id).status == "done"
             return self.item(NOTHING if recorded else ADOPT, f"{name} already runs with the identity.",
-                             data={"id": group.id, "name": group.name})
+                             data={"id": group.id, "name": group.name, "origin": ctx.found(group)})
         problems, details = [], []
         if terminated(group):
             if not spec.recreate_if_terminated:
@@ -99,12 +111,19 @@ class AciStep(Step):
         spec = ctx.spec
         aci = ctx.clients.aci.container_groups
         if item.action in (NOTHING, ADOPT):
+            ctx.claim(self.id, kind="container_group", id=item.data["id"], origin=item.data["origin"], step=self.id)
             return AciOut(id=item.data["id"], name=item.data["name"])
         existing = item.data.get("group")
         if existing is None:
             desired = self.new_group(ctx, identity)
+            ctx.claim(self.id, kind="container_group", id=group_id(ctx), origin="created", step=self.id)
         else:
             desired = self.with_identity(existing, identity)
+            # What a teardown takes back: the identity and the AZURE_CLIENT_ID it set where none was.
+            env_added = [c["name"] for c in existing.get("containers", []) if client_id_env(
+                m_container(c)) is None]
+            ctx.claim(self.id, kind="container_group", id=item.data["id"], origin="adopted", step=self.id,
+                      change={"identity_added": identity.id, "env_added": env_added})
             if item.data["terminated"]:
                 ctx.say(self.id, f"Deleting the terminated group {item.data['name']} to re-create it")
                 run_lro(ctx, self.id, "aci_delete",
@@ -130,9 +149,28 @@ class AciStep(Step):
                                     memory_in_gb=spec.memory_gb, cpu=spec.cpu)))
         return m.ContainerGroup(
             location=ctx.spec.location, containers=[container], os_type="Linux", restart_policy=spec.restart_policy,
-            tags={"created-by": "mi-wizard"},
+            tags=ctx.tags,
             identity=m.ContainerGroupIdentity(type="UserAssigned",
                                               user_assigned_identities={identity.id: m.UserAssignedIdentities()}))
+
+    @staticmethod
+    def without_identity(current: dict[str, Any], identity_id: str, env_added: list[str]) -> Any:
+        """The group as it was before this setup added `identity_id` (and AZURE_CLIENT_ID where it set one)."""
+        from azure.mgmt.containerinstance import models as m
+        group = m.ContainerGroup.from_dict(current)
+        ids = {k: m.UserAssignedIdentities() for k in ((group.identity.user_assigned_identities or {})
+                                                        if group.identity else {}) if k.lower() != identity_id.lower()}
+        system = bool(group.identity and "SystemAssigned" in (group.identity.type or ""))
+        kind = ("SystemAssigned, UserAssigned" if system else "UserAssigned") if ids else (
+            "SystemAssigned" if system else "None")
+        group.identity = m.ContainerGroupIdentity(type=kind, user_assigned_identities=ids or None)
+        for container in group.containers:
+            if container.name in env_added:
+                container.environment_variables = [v for v in container.environment_variables or []
+                                                   if v.name != CLIENT_ID_ENV] or None
+            container.instance_view = None
+        group.instance_view = None
+        return group
 
     @staticmethod
     def with_identity(planned: dict[str, Any], identity: IdentityOut) -> Any:

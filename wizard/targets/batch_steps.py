@@ -184,6 +184,8 @@ class BatchStep(Step):
         previous = ctx.state.step(self.id).outputs
         if item.action in (NOTHING, ADOPT):
             pool_id = item.data["pool_id"]
+            ctx.claim(self.id, kind="pool", id=pool_id, origin="created" if previous.get("created") else "adopted",
+                      step=self.id)
             if previous.get("id", "").lower() == pool_id.lower():
                 return ctx.output(BatchStep)  # type: ignore[no-any-return]
             return BatchOut(t.account, t.pool, ctx.spec.target_group, id=pool_id)
@@ -199,6 +201,8 @@ class BatchStep(Step):
             ids[identity.id] = {}
             return {"identity": {"type": "UserAssigned", "userAssignedIdentities": ids}}
 
+        ctx.claim(self.id, kind="pool", id=item.data["pool_id"], origin="adopted", step=self.id,
+                  change={"identity_added": identity.id})
         ctx.say(self.id, f"Adding the identity to pool {t.pool}")
         pool = patch_pool(ctx, add)
         ctx.forget(f"pool:{ctx.spec.target_group.lower()}/{t.account.lower()}/{t.pool.lower()}")
@@ -213,7 +217,11 @@ class BatchStep(Step):
                     "imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": version},
                     "nodeAgentSkuId": t.node_agent_sku}},
                     "scaleSettings": {"fixedScale": {"targetDedicatedNodes": t.dedicated_nodes,
-                                                     "targetLowPriorityNodes": t.low_priority_nodes}}}}
+                                                     "targetLowPriorityNodes": t.low_priority_nodes}},
+                    # Pools have metadata, not tags: the same two marks.
+                    "metadata": [{"name": k, "value": v} for k, v in ctx.tags.items()]}}
+        account = read_account(ctx)
+        ctx.claim(self.id, kind="pool", id=f"{account.id}/pools/{t.pool}", origin="created", step=self.id)
         ctx.say(self.id, f"Creating pool {t.pool} with the identity")
         # If-None-Match: * so a pool someone created meanwhile is never overwritten (the next plan adopts it).
         pool = ctx.clients.batch.pool.create(ctx.spec.target_group, t.account, t.pool, body,

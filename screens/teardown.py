@@ -1,0 +1,129 @@
+"""Tear down a setup: the same plan as `mi-wizard destroy --plan` (what goes, what stays, and why), then a typed
+confirmation (the setup's name) before anything is removed. The reading and the removing run in thread workers
+through wizard.teardown; this screen builds no Azure client and writes no state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Static
+
+from .base import Note
+
+
+class TeardownPlanned(Message):
+    def __init__(self, prepared: Any, problem: str = ""):
+        super().__init__()
+        self.prepared, self.problem = prepared, problem
+
+
+class TeardownDone(Message):
+    def __init__(self, summary: str, ok: bool):
+        super().__init__()
+        self.summary, self.ok = summary, ok
+
+
+class TeardownScreen(ModalScreen[bool]):
+    """Dismissed with True once the setup was torn down, False when nothing was removed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, services: Any, path: Path | str, name: str):
+        super().__init__()
+        self.services, self.path, self.setup = services, Path(path), name
+        self.prepared: Any = None
+        self.done = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="teardown"):
+            yield Static(f"Tear down {self.setup}", classes="title")
+            with VerticalScroll(id="teardown-plan-box"):
+                yield Static("Reading what this setup made…", id="teardown-plan", markup=False)
+            yield Checkbox("Purge the vault it made (frees its name; never under purge protection)", id="purge")
+            yield Static(f"Type the setup's name ({self.setup}) to tear it down:", classes="lead")
+            yield Input(placeholder=self.setup, id="confirm-name")
+            yield Note("", id="teardown-note")
+            with Horizontal(classes="buttons"):
+                yield Button("Tear down", variant="error", id="teardown-go", disabled=True)
+                yield Button("Cancel", id="teardown-cancel")
+
+    def on_mount(self) -> None:
+        self.plan_it()
+
+    @work(thread=True, group="teardown", exclusive=True, exit_on_error=False)
+    def plan_it(self, purge: bool = False) -> None:
+        from wizard import teardown
+        try:
+            self.post_message(TeardownPlanned(teardown.prepare(self.services.session, self.path, purge=purge)))
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            from wizard.azure.errors import explain
+            info = explain(exc)
+            self.post_message(TeardownPlanned(None, f"{info.code}: {info.explanation} {info.fix}"))
+
+    def on_teardown_planned(self, message: TeardownPlanned) -> None:
+        self.prepared = message.prepared
+        if message.prepared is None:
+            self.query_one("#teardown-plan", Static).update(f"Cannot plan the teardown: {message.problem}")
+        else:
+            self.query_one("#teardown-plan", Static).update(message.prepared.plan.describe())
+        self._ready()
+
+    @on(Checkbox.Changed, "#purge")
+    def purge_changed(self, event: Checkbox.Changed) -> None:
+        self.prepared = None
+        self._ready()
+        self.query_one("#teardown-plan", Static).update("Reading what this setup made…")
+        self.plan_it(event.value)
+
+    @on(Input.Changed, "#confirm-name")
+    def _typed(self) -> None:
+        self._ready()
+
+    def _ready(self) -> None:
+        typed = self.query_one("#confirm-name", Input).value.strip() == self.setup
+        self.query_one("#teardown-go", Button).disabled = not (typed and self.prepared is not None and not self.done)
+
+    @on(Input.Submitted, "#confirm-name")
+    @on(Button.Pressed, "#teardown-go")
+    def go(self) -> None:
+        if self.query_one("#teardown-go", Button).disabled:
+            return
+        self.query_one("#teardown-go", Button).disabled = True
+        self.query_one("#teardown-note", Note).say("Tearing down…")
+        self.carry_out()
+
+    @work(thread=True, group="teardown-run", exclusive=True, exit_on_error=False)
+    def carry_out(self) -> None:
+        import threading
+
+        from wizard import teardown
+        cancel = threading.Event()
+        self.services.cancels.add(cancel)
+        try:
+            final = teardown.carry_out(self.prepared, cancel=cancel)
+            kept = final.teardown.get("kept", [])
+            self.post_message(TeardownDone(f"Torn down. {len(kept)} kept (adopted or not this setup's).", True))
+        except Exception as exc:  # noqa: BLE001 - shown; a rerun resumes where it stopped
+            from wizard.azure.errors import explain
+            info = explain(exc)
+            self.post_message(TeardownDone(f"Stopped: {info.code}: {info.explanation} Tear down again to resume.",
+                                           False))
+        finally:
+            self.services.cancels.discard(cancel)
+
+    def on_teardown_done(self, message: TeardownDone) -> None:
+        self.done = message.ok
+        self.query_one("#teardown-note", Note).say(message.summary, "ok" if message.ok else "error")
+        self.query_one("#teardown-cancel", Button).label = "Close"
+        self._ready()
+
+    @on(Button.Pressed, "#teardown-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(self.done)

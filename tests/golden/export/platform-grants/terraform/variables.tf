@@ -1,0 +1,44 @@
+# mi-wizard export --format terraform: setup "platform-grants" (from platform-grants.toml).
+# It makes:
+#   - resource group rg-platform (northeurope)
+#   - identity userflyterole (existing: only read)
+#   - vault kv-flyte-secrets (Azure RBAC) and its secret db-password
+#   - read grant: Key Vault Secrets User on the secret
+#   - grant: Storage Blob Data Contributor on resourceGroups/rg-platform/providers/Microsoft.Storage/storageAccounts/stcontosodata/blobServices/default/containers/raw
+#   - grant: AcrPull on resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/acrcontoso
+# API versions:
+#   - Microsoft.Resources/resourceGroups@2025-04-01
+#   - Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30
+#   - Microsoft.KeyVault/vaults@2026-05-15
+#   - Microsoft.KeyVault/vaults/secrets@2026-05-15
+#   - Microsoft.Authorization/roleAssignments@2022-04-01
+# Not covered:
+#   - a vault name held by a soft-deleted vault (recover or purge it first)
+#   - adopting a vault that exists already: a deployment would restate its properties
+#   - verification: run `mi-wizard doctor --identity ID ...` on what it made
+# It holds no secret value: the secret is a secure parameter/variable.
+# Terraform >= 1.11 (the secret goes through the write-only value_wo: never in the plan or the state).
+# Resource groups that exist already: import them (terraform import) or remove their blocks.
+
+variable "subscription_id" {
+  type = string
+  description = "The subscription (Contoso Dev) by id."
+}
+
+variable "location" {
+  type = string
+  default = "northeurope"
+}
+
+variable "secret_value" {
+  type = string
+  description = "The value of the secret db-password: TF_VAR_secret_value."
+  sensitive = true
+  ephemeral = true
+}
+
+variable "secret_value_version" {
+  type = number
+  description = "Increase it to write a new version of the secret."
+  default = 1
+}
