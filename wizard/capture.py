@@ -1,12 +1,15 @@
 """Capture: turn a setup made elsewhere (by hand, a template, another tool) into a spec that rebuilds its shape.
 
 Given doctor's inputs, it reads (never writes) the identity, the vault and secret, the container group and the
-extra grants, runs doctor's checks without the live probe (a probe would write to the customer's subscription),
+extra grants, the Batch pool or the federated credentials (AKS or GitHub), runs doctor's checks without the live probe (a probe would write to the customer's subscription),
 and writes a spec with the same kinds, access model, grant scope, roles and attachments. What doctor found broken
 goes to the spec's `[reproduce]` table, which `apply --sandbox` rebuilds broken (wizard/reproduce.py).
 
 Names that must not meet the original's are mapped: resource groups get a suffix (so a replay in the same
-subscription never adopts, and then breaks, the original's resources) and vault names, which are global, too.
+subscription never adopts, and then breaks, the original's resources), and so are vault and Batch account names,
+which are global. mi-wizard creates neither Batch accounts nor AKS clusters: a captured Batch spec names the mapped
+account (to be created before the replay), a captured AKS spec the original cluster by name and group (it is only
+read: its OIDC issuer), each said in the notes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 GROUP_SUFFIX = "-repro"
 VAULT_SUFFIX = "-rp"
+ACCOUNT_SUFFIX = "rp"
+ONE_TARGET = "capture one target at a time (a container group, a Batch pool, AKS or GitHub federation)"
 
 
 class CaptureError(ValueError):
@@ -41,10 +46,12 @@ class Captured:
     """Doctor's broken links on the original (link, detail)."""
     not_reproduced: list[str] = field(default_factory=list)
     """Findings the spec cannot rebuild broken, and parts left out, each saying why."""
+    notes: list[str] = field(default_factory=list)
+    """What the replay needs that the spec does not make (a Batch account, an AKS cluster)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"names": self.names, "findings": self.findings, "reproduce": self.spec.reproduce.broken(),
-                "not_reproduced": self.not_reproduced}
+                "not_reproduced": self.not_reproduced, "notes": self.notes}
 
 
 def mapped_group(name: str) -> str:
@@ -54,6 +61,27 @@ def mapped_group(name: str) -> str:
 def mapped_vault(name: str) -> str:
     """A valid vault name of at most 24 characters that is not the original's (vault names are global)."""
     return f"{name[:24 - len(VAULT_SUFFIX)].rstrip('-')}{VAULT_SUFFIX}"
+
+
+def mapped_account(name: str) -> str:
+    """A valid Batch account name (3-24 lower-case letters and digits) that is not the original's (global)."""
+    return f"{name[:24 - len(ACCOUNT_SUFFIX)]}{ACCOUNT_SUFFIX}"
+
+
+def one_target_problem(target: Target) -> str:
+    """Why the target's parts cannot make one spec target ("" when they can): a spec has one target."""
+    feds = {f["kind"] for f in target.federations}
+    parts = [p for p, given in (("--container-group", target.container_group_id), ("--pool", target.pool_id),
+                                ("--federation aks:...", "aks" in feds), ("--federation github:...", "github" in feds))
+             if given]
+    if len(parts) > 1:
+        return f"{' and '.join(parts)} make {len(parts)} targets and a spec has one: {ONE_TARGET}."
+    if len([f for f in target.federations if f["kind"] == "aks"]) > 1:
+        return f"several --federation aks:... make several AKS targets and a spec has one: {ONE_TARGET}."
+    repos = {_github_repo(f["subject"]).lower() for f in target.federations if f["kind"] == "github"}
+    if len(repos) > 1:
+        return f"--federation github:... names {len(repos)} repositories and a GitHub target has one: {ONE_TARGET}."
+    return ""
 
 
 def capture(clients: Any, target: Target, report: Report, *, name: str) -> Captured:
@@ -73,6 +101,10 @@ def capture(clients: Any, target: Target, report: Report, *, name: str) -> Captu
         _capture_vault(clients, out, identity, target, reproduce, broken)
     if target.container_group_id:
         _capture_group(clients, out, identity, target.container_group_id, reproduce)
+    elif target.pool_id:
+        _capture_pool(clients, out, identity, target.pool_id, reproduce)
+    elif target.federations:
+        _capture_federations(clients, out, identity, target.federations, reproduce, broken)
     else:
         out.spec.target = NoTarget()
     for grant in target.grants:
@@ -179,3 +211,119 @@ def _capture_group(clients: Any, out: Captured, identity: Any, group_id: str, re
         others = [rid for rid in attached if rid != identity.id.lower()]
         if others:
             reproduce.decoy_identity = f"{str(identity.name)[:120]}-decoy"
+
+
+def _capture_pool(clients: Any, out: Captured, identity: Any, pool_id: str, reproduce: ReproduceSpec) -> None:
+    """A pool the spec creates (existing = false: a replay has no pool to adopt) with the original's VM size, image
+    and node counts, in the mapped account; not attached on the original -> detached after the replay's apply."""
+    from .targets.batch import BatchTarget
+    where = scopes.parse(pool_id)
+    account_name, pool_name = where.names[0], where.names[-1]
+    same_group = where.resource_group.lower() == scopes.parse(identity.id).resource_group.lower()
+    group = "" if same_group else _rename(out.names, "resource group", where.resource_group, mapped_group)
+    account_new = _rename(out.names, "batch account", account_name, mapped_account)
+    target = BatchTarget(account=account_new, pool=pool_name, existing=False, resource_group=group)
+    out.spec.target = target
+    account = _get(lambda: clients.batch.batch_account.get(where.resource_group, account_name))
+    replay_group = group or out.spec.resource_group
+    location = account.location if account is not None else out.spec.location
+    out.notes.append(f"target.account: mi-wizard does not create Batch accounts; before the replay, create the "
+                     f"group and the account (az group create -n {replay_group} -l {out.spec.location}; az batch "
+                     f"account create -n {account_new} -g {replay_group} -l {location}).")
+    pool = _get(lambda: clients.batch.pool.get(where.resource_group, account_name, pool_name))
+    if pool is None:
+        out.not_reproduced.append(f"attached: no Batch pool at {pool_id}; the spec makes a new one with the defaults.")
+        return
+    props = pool.properties
+    target.vm_size = str(props.vm_size or target.vm_size)
+    vm = getattr(props.deployment_configuration, "virtual_machine_configuration", None)
+    if vm is not None:
+        ref = vm.image_reference
+        if ref is not None and ref.publisher and ref.offer and ref.sku:
+            target.node_image = f"{ref.publisher}:{ref.offer}:{ref.sku}:{ref.version or 'latest'}"
+        elif ref is not None:
+            out.not_reproduced.append(f"target: pool {pool_name} boots a custom image ({ref.id}); the spec uses "
+                                      f"{target.node_image}.")
+        target.node_agent_sku = str(vm.node_agent_sku_id or target.node_agent_sku)
+    fixed = getattr(props.scale_settings, "fixed_scale", None) if props.scale_settings else None
+    if fixed is not None:
+        target.dedicated_nodes = int(fixed.target_dedicated_nodes or 0)
+        target.low_priority_nodes = int(fixed.target_low_priority_nodes or 0)
+    else:
+        target.dedicated_nodes = int(props.current_dedicated_nodes or 0)
+        target.low_priority_nodes = int(props.current_low_priority_nodes or 0)
+        out.not_reproduced.append(f"target: pool {pool_name} scales automatically; the spec uses a fixed scale of its "
+                                  f"current nodes ({target.dedicated_nodes} dedicated, {target.low_priority_nodes} "
+                                  "low-priority).")
+    from .targets.batch_steps import pool_identity_ids
+    attached = [i.lower() for i in pool_identity_ids(pool)]
+    others = [i for i in attached if i != identity.id.lower()]
+    if others:
+        out.not_reproduced.append(f"target: pool {pool_name} carries {len(others)} other identit"
+                                  f"{'ies' if len(others) > 1 else 'y'}; the replay's pool carries only the setup's.")
+    if identity.id.lower() not in attached:
+        reproduce.not_attached = True
+
+
+def _github_repo(subject: str) -> str:
+    """ORG/REPO of a GitHub subject (repo:ORG/REPO:...)."""
+    return subject.split(":")[1] if subject.startswith("repo:") and subject.count(":") >= 2 else ""
+
+
+def _github_credential(subject: str) -> Any:
+    from .targets.github import GithubCredential
+    rest = subject.split(":", 2)[2]
+    if rest.startswith("ref:refs/heads/"):
+        return GithubCredential(branch=rest.removeprefix("ref:refs/heads/"))
+    if rest.startswith("ref:refs/tags/"):
+        return GithubCredential(tag=rest.removeprefix("ref:refs/tags/"))
+    if rest.startswith("environment:"):
+        return GithubCredential(environment=rest.removeprefix("environment:"))
+    return GithubCredential(pull_request=True)
+
+
+def _capture_federations(clients: Any, out: Captured, identity: Any, feds: list[dict[str, Any]],
+                         reproduce: ReproduceSpec, broken: set[str]) -> None:
+    """The AKS or GitHub target the federations name (one_target_problem checked that they make one), with the
+    credentials' names as on the identity; a credential missing there is deleted after the replay's apply."""
+    from .targets.aks import AksTarget
+    from .targets.github import GithubTarget
+    who = scopes.parse(identity.id)
+    on_identity = {c.subject: c for c in clients.msi.federated_identity_credentials.list(who.resource_group, who.name)}
+    if feds[0]["kind"] == "aks":
+        fed = feds[0]
+        cluster = scopes.parse(fed["cluster_id"])
+        namespace, account = fed["subject"].split(":")[2:4]
+        found = on_identity.get(fed["subject"])
+        aks = AksTarget(cluster=cluster.name, resource_group=cluster.resource_group, namespace=namespace,
+                        service_account=account, credential_name=str(found.name) if found is not None else "")
+        out.spec.target = aks
+        if found is None:
+            reproduce.missing_credentials = [aks.name]
+        out.notes.append(f"target.cluster: mi-wizard does not create AKS clusters; the spec refers to the original "
+                         f"cluster {cluster.name} in {cluster.resource_group} as is (the replay only reads its OIDC "
+                         "issuer). It must exist in the subscription the replay runs in (the sandbox's demo seed "
+                         "has aks-apps in rg-aks-apps).")
+        if cluster.subscription.lower() != who.subscription.lower():
+            out.not_reproduced.append(f"target: cluster {cluster.name} is in subscription {cluster.subscription}, "
+                                      "not the identity's; the spec looks for it in the identity's.")
+        if any(n.startswith(f"cluster:{cluster.name}") for n in broken):
+            out.not_reproduced.append(f"cluster:{cluster.name}: the cluster is referred to, not made: its state is "
+                                      "whatever it is where the replay runs.")
+    else:
+        repository = _github_repo(feds[0]["subject"])
+        github = GithubTarget(repository=repository)
+        for fed in feds:
+            credential = _github_credential(fed["subject"])
+            found = on_identity.get(fed["subject"])
+            if found is not None:
+                credential.name = str(found.name)
+            else:
+                reproduce.missing_credentials.append(credential.credential_name(repository))
+            github.credentials.append(credential)
+        out.spec.target = github
+    for fed in feds:
+        label = f"federation:{fed['subject']}"
+        if label in broken and fed["subject"] in on_identity:
+            out.not_reproduced.append(f"{label}: the credential exists with another issuer or audience; the replay "
+                                      "makes it right (not rebuilt wrong).")

@@ -14,7 +14,7 @@ def cmd_capture(args: Any) -> int:
 
 
 def _capture(args: Any) -> int:
-    from .capture import CaptureError, capture
+    from .capture import CaptureError, capture, one_target_problem
     from .commands import _session
     from .doctor_args import DoctorArgError, doctor_target
     from .spec import save_spec
@@ -24,10 +24,9 @@ def _capture(args: Any) -> int:
     except DoctorArgError as err:
         emit(args, f"mi-wizard: {err}", {"error": {"code": "BadCaptureArgument", "message": str(err)}})
         return BAD_INPUT
-    if args.pool or args.federation:
-        message = ("capture covers an identity with its vault, secret, container group and extra grants; a Batch "
-                   "pool or federated credentials are not captured yet: check them with `mi-wizard doctor`.")
-        emit(args, f"mi-wizard: {message}", {"error": {"code": "NotCaptured", "message": message}})
+    message = one_target_problem(target)
+    if message:
+        emit(args, f"mi-wizard: {message}", {"error": {"code": "OneTargetAtATime", "message": message}})
         return BAD_INPUT
     name = args.out.stem
     if setup_name_problem(name):
@@ -62,6 +61,8 @@ def _capture(args: Any) -> int:
     else:
         lines.append("Doctor found every link holding (without the live probe).")
     lines += [f"  not rebuilt: {n}" for n in captured.not_reproduced]
-    lines.append(f"Replay it: mi-wizard apply {args.out} --sandbox --yes --secret-from env:NAME")
+    lines += [f"  note: {n}" for n in captured.notes]
+    lines.append(f"Replay it: mi-wizard apply {args.out} --sandbox --yes"
+                 + (" --secret-from env:NAME" if captured.spec.uses_vault else ""))
     emit(args, "\n".join(lines), {"spec": str(args.out), "setup": captured.spec.name, **captured.to_dict()})
     return OK

@@ -3,11 +3,13 @@
 The setup is made working first (every step as usual, so a later apply without the table repairs it), then,
 through the same SDK clients:
 - grant_missing: the role assignments (or the access policy) that let the identity read the secret are removed;
-- not_attached: the container group is re-deployed without the identity;
+- not_attached: the container group is re-deployed without the identity, or the Batch pool's identity map is
+  PATCHed without it (If-Match on the pool's ETag, the pool's other identities kept);
 - wrong_client_id: the group is re-deployed with AZURE_CLIENT_ID set to a decoy identity's client id (the decoy
   attached beside the identity), or to a client id that names nothing;
 - secret_disabled: a disabled version of the secret is written through ARM (the value read from the same
-  source as the secret step's).
+  source as the secret step's);
+- missing_credentials: the named federated credentials of an AKS or GitHub target are deleted from the identity.
 Workspace.apply calls it only when the table is not empty; the preflight refuses the table off the sandbox.
 """
 
@@ -32,8 +34,13 @@ def break_links(engine: Engine, secret_source: SecretSource | None) -> State:
     identity = state.step("identity").outputs
     if r.grant_missing:
         _remove_grant(engine, identity)
-    if r.not_attached or r.wrong_client_id:
+    if r.not_attached and engine.spec.target.kind == "batch":
+        _detach_from_pool(engine, identity)
+    elif r.not_attached or r.wrong_client_id:
         _redeploy_group(engine, identity)
+    for name in r.missing_credentials:
+        _say(engine, f"Reproducing: deleting federated credential {name} from {identity['name']}")
+        engine.clients.msi.federated_identity_credentials.delete(engine.spec.identity_group, identity["name"], name)
     if r.secret_disabled:
         _disable_secret(engine, secret_source)
     engine.reads_fresh = False  # what the plan read no longer holds: the verification reads Azure again
@@ -101,6 +108,24 @@ def _redeploy_group(engine: Engine, identity: dict[str, Any]) -> None:
         container.instance_view = None
     group.instance_view = None
     aci.begin_create_or_update(spec.target_group, target.container_group, group).result()
+
+
+def _detach_from_pool(engine: Engine, identity: dict[str, Any]) -> None:
+    from azure.core import MatchConditions
+
+    from .targets.batch import batch_target
+    from .targets.batch_steps import get_pool, pool_identity_ids
+    spec, clients = engine.spec, engine.clients
+    target = batch_target(spec)
+    pool, etag = get_pool(clients, spec.target_group, target.account, target.pool)
+    if pool is None:
+        return
+    others = [i for i in pool_identity_ids(pool) if i.lower() != identity["id"].lower()]
+    _say(engine, f"Reproducing: removing {identity['name']} from pool {target.pool}'s identity map")
+    wanted = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {i: {} for i in others}}
+              if others else {"type": "None"}}
+    clients.batch.pool.update(spec.target_group, target.account, target.pool, wanted, etag=etag,
+                              match_condition=MatchConditions.IfNotModified)
 
 
 def _disable_secret(engine: Engine, secret_source: SecretSource | None) -> None:

@@ -150,8 +150,8 @@ def test_capture_refuses_what_it_cannot_capture(cli, az, sandbox, tmp_path):
     code, text = cli("capture", "--identity", missing, "--out", str(tmp_path / "x.toml"))
     assert code == 2 and "nothing to capture" in text and not (tmp_path / "x.toml").exists()
     code, text = cli("capture", "--identity", original["identity"], "--pool", original["group"],
-                     "--out", str(tmp_path / "x.toml"))
-    assert code == 2 and not (tmp_path / "x.toml").exists()
+                     "--out", str(tmp_path / "x.toml"))  # a container group's id given as a pool's
+    assert code == 2 and "--pool must be the pool's resource id" in text and not (tmp_path / "x.toml").exists()
 
 
 def test_reproduce_table_round_trips_validates_and_is_left_out_when_empty(tmp_path):
@@ -173,7 +173,7 @@ def test_reproduce_table_round_trips_validates_and_is_left_out_when_empty(tmp_pa
                             "reproduce": {"secret_disabled": True, "not_attached": True, "decoy_identity": "id-a"}})
     problems = wrong.validate()
     assert any(p.startswith("reproduce: grant_missing and secret_disabled need a vault") for p in problems)
-    assert any(p.startswith("reproduce: not_attached and wrong_client_id break a container group") for p in problems)
+    assert any(p.startswith("reproduce: not_attached breaks a container group or a Batch pool") for p in problems)
     assert "reproduce.decoy_identity: only with wrong_client_id = true." in problems
     assert "reproduce.decoy_identity: must differ from the identity's name." in problems
     with pytest.raises(ValueError, match="reproduce.grant_missing: expected true or false"):
