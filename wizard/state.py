@@ -25,6 +25,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ FORMAT_VERSION = 4
 Older formats are migrated on read and written back at the next save."""
 CREATED, ADOPTED = "created", "adopted"
 LOG_LIMIT = 200
+STALE_TEMP_S = 60.0
+"""A temp file of a state write older than this was left by a killed writer (see StateStore.lock)."""
 STEP_STATUSES = ("pending", "running", "waiting", "done", "failed", "skipped")
 STEP_ACTIONS = ("create", "update", "adopt", "nothing", "recover", "check", "")
 FINISHED_STATUSES = ("done", "skipped")
@@ -493,6 +496,7 @@ class StateStore:
         with self._guard:
             if self._lock_fd is None:
                 self._lock_fd = self._acquire()
+                self._remove_stale_temps()
             self._lock_depth += 1
         try:
             yield
@@ -505,6 +509,14 @@ class StateStore:
                         os.ftruncate(fd, 0)
                     _unlock(fd)
                     os.close(fd)
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of this setup's file that a killed writer left. A write takes milliseconds, so one older
+        than a minute is no writer's any more."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > STALE_TEMP_S:
+                    stale.unlink()
 
     def _acquire(self) -> int:
         self.lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -298,3 +298,23 @@ def test_a_format_2_state_with_federations_is_read_as_its_aks_or_github_target(t
     assert loaded.version == FORMAT_VERSION and "federation" not in loaded.steps and "federation" not in loaded.spec
     assert loaded.spec["target"] == {"kind": "github", "repository": "o/r", "credentials": [{"branch": "main"}]}
     assert loaded.step("github").outputs["credentials"][0]["subject"] == "repo:o/r:ref:refs/heads/main"
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_when_the_setup_is_next_locked(tmp_path):
+    import os
+    import time
+
+    from wizard.state import STALE_TEMP_S
+    store = StateStore(tmp_path / "setup.json")
+    store.create("setup", {"name": "setup"})
+    stale, fresh = tmp_path / ".setup.json.abc123.tmp", tmp_path / ".setup.json.def456.tmp"
+    other = tmp_path / ".other.json.abc123.tmp"
+    for path in (stale, fresh, other):
+        path.write_text("{")
+    old = time.time() - STALE_TEMP_S - 5
+    for path in (stale, other):
+        os.utime(path, (old, old))
+    with store.lock():
+        pass
+    assert not stale.exists()  # this setup's, older than any write takes
+    assert fresh.exists() and other.exists()  # a write that may be in flight; another setup's file
