@@ -49,7 +49,7 @@ class VaultScreen(WizardScreen):
         self._timer: Timer | None = None
 
     def compose_body(self) -> Iterable[Widget]:
-        yield field("Name", Input(id="name", placeholder="kv-my-workload", max_length=24, compact=True))
+        yield field("Name", Input(id="name", placeholder="kv-my-workload", compact=True))
         yield Note("", id="status")
         yield Horizontal(id="suggestions", classes="buttons")
         with RadioSet(id="deleted"):

@@ -36,6 +36,18 @@ async def test_vault_names_are_checked_as_typed(make, draft_at):
         assert app.screen.query_one("#name").value.startswith("kv-contoso-")
 
 
+async def test_a_vault_name_over_24_characters_is_refused_with_the_rule_not_cut(make, draft_at):
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_at(pilot, draft_at("vault"), "VaultScreen")
+        long_name = "kv-prefect-flows-production"  # 27 characters
+        await type_text(pilot, "#name", long_name)
+        await wait_for(pilot, lambda: "3-24 characters" in screen_text(app), what="the length rule")
+        assert app.screen.query_one("#name").value == long_name  # what was typed, all of it
+        assert f"'{long_name}' is 27 characters long" in " ".join(screen_text(app).split())
+        assert not app.screen.can_advance
+
+
 async def test_a_soft_deleted_vault_name_offers_recover_or_a_confirmed_purge(make, draft_at):
     app = make()
     async with app.run_test(size=(80, 24)) as pilot:
