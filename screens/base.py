@@ -100,10 +100,6 @@ class WizardScreen(Screen):
         self.sub_title = f"{name} · step {step} of {len(shown)}"
         self.watch_can_advance(self.can_advance)
 
-    def watch_can_advance(self, value: bool) -> None:
-        if self.is_mounted:
-            self.query_one("#nav-next", Button).disabled = not value
-
     @on(Button.Pressed, "#nav-next")
     def _next_pressed(self) -> None:
         self.action_next()
@@ -114,8 +110,30 @@ class WizardScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next" and not self.can_advance:
-            return None  # shown dimmed in the footer
+            return None  # shown dimmed in the footer (the key itself is answered by on_key: it says why)
         return True
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "ctrl+n" and not self.can_advance:
+            event.stop()
+            self.say_why_not()
+
+    def why_not(self) -> str:
+        """Why Next is not available: the screen's own status line (its problem) by default."""
+        found = self.query("#status")
+        text = str(found.first().render()).strip() if found else ""
+        return text or "Fill in this screen first."
+
+    def say_why_not(self) -> None:
+        """Next pressed while the screen is incomplete: the reason, beside the Next button (never silence)."""
+        if self.is_mounted:
+            self.query_one("#nav-status", Static).update(f"Not yet: {self.why_not()}")
+
+    def watch_can_advance(self, value: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#nav-next", Button).disabled = not value
+            if value:
+                self.query_one("#nav-status", Static).update("")
 
     # -- what the screen knows ----------------------------------------------------------------------------
     def typed(self) -> dict[str, Any]:
@@ -133,6 +151,7 @@ class WizardScreen(Screen):
     # -- moving -------------------------------------------------------------------------------------------
     def action_next(self) -> None:
         if not self.can_advance:
+            self.say_why_not()
             return
         collected = self.collect()
         if collected is not None:

@@ -48,6 +48,22 @@ async def test_a_vault_name_over_24_characters_is_refused_with_the_rule_not_cut(
         assert not app.screen.can_advance
 
 
+async def test_next_on_an_incomplete_screen_says_why_in_place(make, draft_at):
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_at(pilot, draft_at("vault"), "VaultScreen")
+        await type_text(pilot, "#name", "kv--bad")
+        await wait_for(pilot, lambda: not app.screen.can_advance, what="the bad name refused")
+        assert app.screen.check_action("next", ()) is None  # the footer shows Next as unavailable
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: "Not yet:" in screen_text(app), what="the reason beside Next")
+        assert "two hyphens in a row" in str(app.screen.query_one("#nav-status").render())
+        assert type(app.screen).__name__ == "VaultScreen"  # stayed
+        await type_text(pilot, "#name", "kv-fine-name")
+        await wait_for(pilot, lambda: app.screen.can_advance, what="the good name")
+        assert "Not yet:" not in screen_text(app)  # the reason goes once Next is offered
+
+
 async def test_a_soft_deleted_vault_name_offers_recover_or_a_confirmed_purge(make, draft_at):
     app = make()
     async with app.run_test(size=(80, 24)) as pilot:
