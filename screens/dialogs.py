@@ -20,10 +20,11 @@ class AskDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "", password: bool = False,
-                 check: Callable[[str], str | None] | None = None, ok_label: str = "OK"):
+                 check: Callable[[str], str | None] | None = None, ok_label: str = "OK", needed: str = ""):
         super().__init__()
         self.title_text, self.prompt, self.value, self.placeholder = title, prompt, value, placeholder
         self.password, self.check, self.ok_label = password, check or (lambda _v: None), ok_label
+        self.needed = needed or f"{prompt.rstrip(':.')}: type it, or Esc to cancel."
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -52,7 +53,11 @@ class AskDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:
         value = self.query_one("#answer", Input).value
-        if value and self._show(value) is None:
+        if not value:
+            # Enter on an empty answer: say what is needed, in place (never a silent no-op).
+            self.query_one("#problem", Note).say(self.needed, "error")
+            return
+        if self._show(value) is None:
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
@@ -89,4 +94,5 @@ def secret_prompt(name: str) -> AskDialog:
     from wizard.azure.names import secret_value_problem
     return AskDialog("Secret value needed", f"{name} still has to be stored, and its value is never saved. Type or "
                      "paste it again (it stays hidden).", password=True, check=secret_value_problem,
-                     ok_label="Use it")
+                     ok_label="Use it", needed=f"The value of {name} is needed to store it: type or paste it (it stays "
+                                               "hidden), or Esc to stop here (nothing more is changed).")

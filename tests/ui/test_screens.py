@@ -184,3 +184,15 @@ async def test_without_a_sign_in_the_welcome_says_why_and_offers_the_sandbox(tmp
             await reach(pilot, "SignInScreen")
     finally:
         app.services.close()
+
+
+async def test_enter_on_an_empty_secret_dialog_says_what_is_needed(make):
+    from screens.dialogs import secret_prompt
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(secret_prompt("git-token"))
+        await wait_for(pilot, lambda: on(app, "AskDialog"), what="the secret dialog")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "The value of git-token is needed" in " ".join(screen_text(app).split()),
+                       what="what is needed")
+        assert on(app, "AskDialog")  # still asking
