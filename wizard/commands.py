@@ -240,15 +240,28 @@ def _load_state(ref: str) -> tuple[StateStore, State]:
     return store, store.load()
 
 
+DONE_WORDS = {"create": "created", "update": "updated", "adopt": "adopted", "nothing": "unchanged",
+              "recover": "recovered", "check": "checked"}
+
+
+def _action_words(status: str, action: str) -> str:
+    """A step's action as what happened (done: "created") or what is to happen ("to create")."""
+    if status == "done":
+        return DONE_WORDS.get(action, action)
+    return f"to {action}" if action and action != "nothing" else action
+
+
 @_guarded
 def cmd_status(args: Any) -> int:
     """A setup's steps from its state file and, unless --offline, what no longer holds in Azure (drift)."""
     from .state import list_setups
     if not args.state:
         setups = list_setups()
-        emit(args, "\n".join(f"{s.name:24} {s.progress:6} {s.updated:22} {s.target}" + (f"  ({s.broken})" if s.broken
-                                                                                        else "") for s in setups)
-             or "No setups yet.", [s.__dict__ | {"path": str(s.path)} for s in setups])
+        rows = [f"{s.name:24} {s.progress:8} {s.updated:22} {s.target}" + (f"  ({s.broken})" if s.broken else "")
+                for s in setups]
+        header = f"{'SETUP':24} {'STEPS':8} {'LAST RUN':22} TARGET"
+        emit(args, "\n".join([header, *rows]) if rows else "No setups yet.",
+             [s.__dict__ | {"path": str(s.path)} for s in setups])
         return OK
     store, state = _load_state(args.state)
     drift, code = None, OK
@@ -257,7 +270,8 @@ def cmd_status(args: Any) -> int:
     done, total = state.progress()
     lines = [f"{state.name}: {done}/{total} steps (state {store.path}, serial {state.serial})"]
     for step_id, record in state.steps.items():
-        lines.append(f"  {step_id:16} {record.status:8} {record.action:8} {record.reason}")
+        lines.append(f"  {step_id:16} {record.status:8} {_action_words(record.status, record.action):12} "
+                     f"{record.reason}")
         if record.error:
             lines.append(f"  {'':16} error: {record.error.get('code')}: {record.error.get('message')}; fix: "
                          f"{record.error.get('fix')}")

@@ -67,3 +67,18 @@ def test_completion_scripts_and_help_on_every_argument(run):
         elif not action.help:
             undocumented.append(action.dest)
     assert undocumented == []
+
+
+def test_status_lists_setups_under_a_header_and_done_steps_in_the_past_tense(run):
+    assert run("apply", "examples/prefect-aci.toml", "--sandbox", "--yes", "--secret-from", "env:GIT_TOKEN",
+               "--no-verify").returncode == 0
+    listed = run("status")
+    assert listed.returncode == 0
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["SETUP", "STEPS", "LAST", "RUN", "TARGET"]
+    assert rows[0].startswith("prefect-aci") and "ACI cg-prefect-flow" in rows[0]
+    one = run("status", "prefect-aci", "--offline")
+    steps = {line.split()[0]: line.split()[1:3] for line in one.stdout.splitlines()[1:] if line.startswith("  ")
+             and not line.strip().startswith(("error", "DRIFT"))}
+    assert steps["identity"] == ["done", "created"] and steps["aci"] == ["done", "created"]
+    assert "create " not in one.stdout.replace("created", "")  # no present tense for what is done
