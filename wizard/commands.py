@@ -113,7 +113,9 @@ def _spec_arg(args: Any, load_spec: Any) -> Any:
 def _format_plan(plan: Any) -> str:
     lines = []
     for item in plan.items:
-        lines.append(f"{item.action.upper():8} {item.title}: {item.reason}")
+        # A step that found a problem decides nothing: say so rather than print an empty reason.
+        reason = item.reason or (f"cannot be planned: {item.problems[0]}" if item.problems else "nothing to say")
+        lines.append(f"{item.action.upper():8} {item.title}: {reason}")
         lines += [f"         - {d}" for d in item.details]
     if plan.problems:
         lines.append("\nProblems (nothing was changed):")

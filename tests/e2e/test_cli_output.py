@@ -82,3 +82,15 @@ def test_status_lists_setups_under_a_header_and_done_steps_in_the_past_tense(run
              and not line.strip().startswith(("error", "DRIFT"))}
     assert steps["identity"] == ["done", "created"] and steps["aci"] == ["done", "created"]
     assert "create " not in one.stdout.replace("created", "")  # no present tense for what is done
+
+
+def test_plan_never_prints_an_empty_reason(run, tmp_path):
+    # A vault name held by a vault elsewhere in the subscription: the vault step plans nothing, with a problem.
+    spec = tmp_path / "taken.toml"
+    spec.write_text((ROOT / "examples" / "prefect-aci.toml").read_text().replace('"kv-prefect-flows"',
+                                                                                 '"kv-legacy-ap"'))
+    planned = run("plan", str(spec), "--sandbox", "--secret-from", "env:GIT_TOKEN")
+    assert planned.returncode == 3, planned.stdout + planned.stderr
+    assert not [line for line in planned.stdout.splitlines() if line.rstrip().endswith(":")
+                and line.split()[0] in ("CREATE", "UPDATE", "ADOPT", "NOTHING", "RECOVER", "CHECK")]
+    assert "Key Vault: cannot be planned: vault.name:" in planned.stdout
