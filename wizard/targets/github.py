@@ -157,7 +157,7 @@ class GithubKind(TargetKind):
         if not target.runner_role:
             return []
         return [ExtraGrantSpec(role=target.runner_role, scope=f"resourceGroups/{target.runner_resource_group}",
-                               note=f"GitHub Actions runner ({target.repository})")]
+                               note=f"the GitHub Actions runner of {target.repository}")]
 
     def describe(self, target: dict[str, Any]) -> str:
         return f"{self.label} {target.get('repository', '')}".strip()

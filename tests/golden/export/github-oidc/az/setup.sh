@@ -106,7 +106,7 @@ if ! exists az identity show --resource-group "$IDENTITY_GROUP" --name "$IDENTIT
 fi
 IFS='|' read -r IDENTITY_ID PRINCIPAL_ID CLIENT_ID < <(az identity show --resource-group "$IDENTITY_GROUP" --name "$IDENTITY" --query "join('|', [id, principalId, clientId])" -o tsv)
 
-# Contributor: GitHub Actions runner (contoso/infra).
+# Contributor: the GitHub Actions runner of contoso/infra.
 SCOPE="/subscriptions/$SUBSCRIPTION_ID/resourceGroups/rg-gh-runner"
 HELD=$(az role assignment list --scope "$SCOPE" --fill-principal-name false --fill-role-definition-name false --query "length([?principalId=='$PRINCIPAL_ID' && ends_with(roleDefinitionId, '/b24988ac-6180-42a0-ab88-20f7382dd24c')])" -o tsv)
 if [[ "$HELD" == 0 ]]; then

@@ -33,7 +33,7 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' 
   tags: tags
 }
 
-// Contributor: GitHub Actions runner (contoso/infra) (on resourceGroups/rg-gh-runner).
+// Contributor: the GitHub Actions runner of contoso/infra (on resourceGroups/rg-gh-runner).
 module grant1 'grant-1.bicep' = {
   name: 'github-oidc-grant-1'
   scope: resourceGroup('rg-gh-runner')

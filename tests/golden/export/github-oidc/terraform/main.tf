@@ -52,7 +52,7 @@ resource "azurerm_user_assigned_identity" "workload" {
   tags = local.tags
 }
 
-# Contributor: GitHub Actions runner (contoso/infra)
+# Contributor: the GitHub Actions runner of contoso/infra
 resource "azurerm_role_assignment" "grant_1" {
   scope = "/subscriptions/${var.subscription_id}/resourceGroups/rg-gh-runner"
   role_definition_id = "/subscriptions/${var.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
