@@ -15,9 +15,11 @@ from textual.widgets import Button, Static
 from .base import Collected, Note, WizardScreen
 from .messages import Verified
 
-LINK_TITLES = {"identity": "Identity exists", "attached": "Attached to the target", "grant": "Grant in place",
-               "secret": "Secret exists and is enabled", "probe": "The target read the secret",
-               "nodes": "The pool's nodes have the identity"}
+# What each link is (a noun): its detail says how it stands, so the line never repeats itself
+# ("Secret: app-secret exists and is enabled.").
+LINK_TITLES = {"identity": "Identity", "attached": "Attached to the target", "grant": "Read access",
+               "secret": "Secret", "probe": "Live probe (the target reads the secret)",
+               "nodes": "The pool's nodes"}
 LINK_PREFIXES = {"federation": "Federated credential", "cluster": "AKS cluster", "grant_extra": "Grant"}
 
 

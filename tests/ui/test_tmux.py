@@ -91,7 +91,7 @@ def test_a_setup_with_keys_only_in_a_real_terminal(tmp_path):
         term.wait("changes to make")
         term.keys("C-n")
         shown = term.wait("Verification passed", timeout=120)
-        assert "✓ The target read the secret" in shown
+        assert "✓ Live probe (the target reads the secret)" in shown
         assert SECRET not in shown
         term.keys("C-q")
         term.wait("EXIT=0")
