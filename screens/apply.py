@@ -49,11 +49,14 @@ class ApplyScreen(WizardScreen):
         super().__init__(services)
         self.running = False
         self.cancel: threading.Event | None = None
-        self.operation: tuple[str, float] | None = None
+        self.operation: tuple[str, str, float] | None = None
+        """(step, what it waits for, since): the long-running operation in flight."""
         """(what, started) of the long-running operation in flight."""
         self.wait: ev.Waiting | None = None
         self.wait_seen = 0.0
         self.done: dict[str, str] = {}
+        self.titles: dict[str, str] = {}
+        """Each step's title, as its StepStarted said: the log speaks of steps by title, never by id."""
         """Step id -> status shown in its row."""
         self.reviewed: list[dict[str, Any]] | None = None
         """The plan shown after Azure changed since the review: Continue applies exactly it (or says again what
@@ -165,17 +168,20 @@ class ApplyScreen(WizardScreen):
             self._show_wait(None)
         if isinstance(event, ev.StepStarted):
             self._row(event.step, "running")
+            self.titles[event.step] = event.title
             log.write(f"> {event.title}: {event.action}")
         elif isinstance(event, ev.StepMessage):
             log.write(f"  {event.text}")
         elif isinstance(event, ev.OperationStarted):
-            self.operation = (f"{event.step}: {event.operation.replace('_', ' ')} (long-running)", time.monotonic())
+            self.operation = (event.step, f"{self.titles.get(event.step, event.step)}: "
+                              f"{event.operation.replace('_', ' ')} (long-running)", time.monotonic())
             self.query_one("#operation").display = True
             self._tick()
         elif isinstance(event, ev.StepFinished):
             self._row(event.step, "done")
             self._end_operation(event.step)
-            log.write(f"  done: {event.step} ({event.action})")
+            log.write(f"  done: {self.titles.get(event.step, event.step)} "
+                      f"({ev.DONE_WORDS.get(event.action, event.action)})")
         elif isinstance(event, ev.StepFailed):
             self._row(event.step, "failed")
             self._end_operation(event.step)
@@ -193,7 +199,7 @@ class ApplyScreen(WizardScreen):
             self.query_one("#status", Note).say(f"Applying: {finished} of {table.row_count} steps done.")
 
     def _end_operation(self, step: str) -> None:
-        if self.operation and self.operation[0].startswith(f"{step}:"):
+        if self.operation and self.operation[0] == step:
             self.operation = None
             self.query_one("#operation").display = False
 
@@ -213,7 +219,7 @@ class ApplyScreen(WizardScreen):
                 f"Waiting for {w.reason}: {w.elapsed_s:.0f} s so far, at most {w.limit_s:.0f} s. Next check in "
                 f"{left:.0f} s.", "warn")
         if self.operation is not None:
-            what, started = self.operation
+            _, what, started = self.operation
             self.query_one("#op-text", Note).say(f"{what}: {time.monotonic() - started:.0f} s")
 
     @on(Button.Pressed, "#keep")

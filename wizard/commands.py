@@ -242,12 +242,9 @@ def _load_state(ref: str) -> tuple[StateStore, State]:
     return store, store.load()
 
 
-DONE_WORDS = {"create": "created", "update": "updated", "adopt": "adopted", "nothing": "unchanged",
-              "recover": "recovered", "check": "checked"}
-
-
 def _action_words(status: str, action: str) -> str:
     """A step's action as what happened (done: "created") or what is to happen ("to create")."""
+    from .progress import DONE_WORDS
     if status == "done":
         return DONE_WORDS.get(action, action)
     return f"to {action}" if action and action != "nothing" else action

@@ -12,6 +12,10 @@ from typing import Any, Protocol, TypeVar
 
 _E = TypeVar("_E")
 
+DONE_WORDS = {"create": "created", "update": "updated", "adopt": "adopted", "nothing": "unchanged",
+              "recover": "recovered", "check": "checked"}
+"""A finished step's plan action, as what happened."""
+
 
 class Cancelled(Exception):
     """The user stopped a wait or a run; the state records where, and a resume continues from there."""
