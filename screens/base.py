@@ -17,11 +17,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, RadioButton, RadioSet, Static
+from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
 
 from wizard.draft import SCREEN_TITLES, SCREENS
 
 from .services import Services
+from .title_bar import TitleBar
 
 Collected = tuple[dict[str, Any], dict[str, Any]]
 
@@ -78,7 +79,7 @@ class WizardScreen(Screen):
         return self.services.draft
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="body"):
             yield Static(self.HEADING or SCREEN_TITLES.get(self.SCREEN_ID, self.SCREEN_ID), classes="title")
             if self.LEAD:

@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
 from .services import Services
+from .title_bar import TitleBar
 
 HELP = """
 Each **setup** gives one workload (for example Prefect flow runs on Azure Container Instances) a user-assigned
@@ -57,7 +58,7 @@ class WelcomeScreen(Screen):
         self.setups: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="body"):
             yield Static("Welcome", classes="title")
             yield Static("Give an Azure workload a managed identity that can read one Key Vault secret, with the "
