@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,23 +45,40 @@ def _store(args: Any, name: str) -> StateStore:
     return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
 
 
+_print_lock = threading.Lock()
+_wait_line_open = [False]
+"""A wait's line is on the terminal and the next output rewrites it (TTY only)."""
+
+
 def _print_event(event: Any) -> None:
     from .progress import CheckResult, StepFailed, StepFinished, StepMessage, StepStarted, Waiting
-    if isinstance(event, StepStarted):
-        print(f"- {event.title}: {event.action}", file=sys.stderr)
-    elif isinstance(event, StepMessage):
-        print(f"    {event.text}", file=sys.stderr)
-    elif isinstance(event, Waiting):
-        print(f"    waiting for {event.reason}: {event.elapsed_s:.0f}s of at most {event.limit_s:.0f}s "
-              f"(next check in {event.next_check_s:.0f}s; Ctrl-C to stop and resume later)", file=sys.stderr)
-    elif isinstance(event, StepFinished):
-        print(f"    done", file=sys.stderr)
-    elif isinstance(event, StepFailed):
-        print(f"    FAILED {event.code}: {event.explanation}\n    fix: {event.fix}", file=sys.stderr)
-    elif isinstance(event, CheckResult):
-        mark = "ok " if event.ok else ("..." if event.pending else "BROKEN")
-        print(f"  [{mark}] {event.link}: {event.detail}" + (f"\n         fix: {event.fix}" if event.fix and not event.ok
-                                                             else ""), file=sys.stderr)
+    with _print_lock:  # events come from the steps' threads
+        if isinstance(event, Waiting):
+            text = (f"    waiting for {event.reason}: {event.elapsed_s:.0f}s of at most {event.limit_s:.0f}s "
+                    f"(next check in {event.next_check_s:.0f}s; Ctrl-C to stop and resume later)")
+            if sys.stderr.isatty():
+                # One line that counts up in place, not a new line at every check.
+                print(f"\r\x1b[2K{text}", end="", file=sys.stderr, flush=True)
+                _wait_line_open[0] = True
+            else:
+                print(text, file=sys.stderr)
+            return
+        if _wait_line_open[0]:
+            print(file=sys.stderr)  # keep the wait's last state, then go on below it
+            _wait_line_open[0] = False
+        if isinstance(event, StepStarted):
+            print(f"- {event.title}: {event.action}", file=sys.stderr)
+        elif isinstance(event, StepMessage):
+            print(f"    {event.text}", file=sys.stderr)
+        elif isinstance(event, StepFinished):
+            print("    done", file=sys.stderr)
+        elif isinstance(event, StepFailed):
+            print(f"    FAILED {event.code}: {event.explanation}\n    fix: {event.fix}", file=sys.stderr)
+        elif isinstance(event, CheckResult):
+            mark = "ok " if event.ok else ("..." if event.pending else "BROKEN")
+            print(f"  [{mark}] {event.link}: {event.detail}" + (f"\n         fix: {event.fix}"
+                                                                 if event.fix and not event.ok else ""),
+                  file=sys.stderr)
 
 
 def _json_event(event: Any) -> None:

@@ -50,3 +50,31 @@ def test_a_signal_saves_and_exits_6_like_ctrl_c_and_the_run_resumes(sandbox, tmp
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Verified" in resumed.stdout
     assert SECRET_VALUE not in out + err + resumed.stdout + resumed.stderr
+
+
+def test_a_wait_counts_up_on_one_line_in_a_terminal(sandbox, tmp_path):
+    """In a terminal the wait's line is rewritten in place (\\r), not printed anew at every check."""
+    import pty
+    import select
+    args, env = start_apply(sandbox, tmp_path)
+    sandbox.realism.principal_type_skips_window = False  # the grant waits for the new identity (a countdown)
+    with sandbox.realism.hold("principal_not_found") as replicating:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL)
+        os.close(follower)
+        seen = b""
+        try:
+            # Read the terminal until the wait has been shown at least three times (a few checks).
+            while seen.count(b"waiting for") < 3:
+                ready, _, _ = select.select([leader], [], [], 60)
+                assert ready, f"no output for 60 s; so far: {seen[-500:]!r}"
+                seen += os.read(leader, 4096)
+            assert replicating.reached.is_set()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            os.close(leader)
+    waits = seen[seen.index(b"waiting for") - 40:]
+    assert b"\r\x1b[2K    waiting for" in waits
+    between = waits.split(b"waiting for")[1:-1]
+    assert all(b"\n" not in part for part in between), between  # rewritten in place, no new lines
