@@ -32,7 +32,8 @@ mi-wizard has read Azure for every step and decided what to do:
 - **nothing**: already done (by an earlier run of this setup).
 
 Nothing has changed yet. Problems are checked before the first change: fix them (Esc goes back) and the plan is
-read again. Ctrl+S saves the choices as a spec file to share or replay (`mi-wizard apply spec.toml`).
+read again. Ctrl+S saves the choices as a spec file to share or replay: the notice gives the exact command
+(`mi-wizard apply spec.toml`, with `--sandbox` for a setup made on the sandbox).
 """
 
 
@@ -46,6 +47,13 @@ def plan_text(items: list[dict[str, Any]]) -> Text:
         for detail in item.get("details", []):
             text.append(f"  - {detail}\n", "dim")
     return text
+
+
+def replay_command(path: str, cloud: str) -> str:
+    """The exact command that applies a saved spec where this setup was made (the sandbox, or which cloud)."""
+    import shlex
+    where = " --sandbox" if cloud == "sandbox" else "" if cloud in ("", "public") else f" --cloud {cloud}"
+    return f"mi-wizard apply {shlex.quote(path)}{where}"
 
 
 class ReviewScreen(WizardScreen):
@@ -142,7 +150,9 @@ class ReviewScreen(WizardScreen):
         except OSError as err:
             self.notify(f"Cannot write {path}: {err.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Saved {written}. Replay it with: mi-wizard apply {written}", markup=False)
+        saved = f"Saved {written}. Replay it with: {replay_command(str(written), self.draft.cloud)}"
+        self.query_one("#status", Note).say(saved, "ok")  # in place, to read and copy at leisure
+        self.notify(saved, markup=False, timeout=15)
 
     def action_next(self) -> None:
         if not self.can_advance or self.plan is None:

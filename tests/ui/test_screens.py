@@ -145,6 +145,16 @@ async def test_a_spec_file_opens_at_the_review_and_asks_for_the_secret(make, sta
         await pilot.press("enter")
         await reach(pilot, "ReviewScreen")
         assert "Create vault kv-prefect-flows" in screen_text(app)
+        # Ctrl+S: the spec saved, and the notice gives the exact command that replays it (here, on the sandbox).
+        saved = state_dir / "replay me.toml"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: on(app, "AskDialog"), what="the save dialog")
+        app.screen.query_one("#answer").value = str(saved)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: saved.exists(), what="the spec written", timeout=20)
+        expected = f"mi-wizard apply '{saved}' --sandbox"
+        await wait_for(pilot, lambda: expected in " ".join(screen_text(app).split()), what="the replay command",
+                       timeout=20)
     assert (state_dir / "prefect-aci.json").exists()
 
 
