@@ -4,9 +4,16 @@ policy it was given). Afterwards the sandbox holds exactly what it held before t
 
 from __future__ import annotations
 
-from .engine.conftest import build_spec
+import pytest
+
+from .engine.conftest import Harness, build_spec
 from .test_destroy import _destroy, snapshot
-from .test_destroy import harness as destroy_harness  # noqa: F401 - the fixture `harness`, with its short LROs
+
+
+@pytest.fixture
+def harness(sandbox, tmp_path) -> Harness:
+    return Harness(sandbox, tmp_path / "state")
+
 
 ADOPTING = dict(
     resource_group="rg-prefect-demo",
