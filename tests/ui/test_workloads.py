@@ -88,7 +88,7 @@ async def test_a_batch_setup_on_a_new_pool(make, state_dir, sandbox):
         assert "step 9 of 12" in app.screen.sub_title
         await next_to(pilot, "ReviewScreen", ready=False)
         shown = await apply_and_verify(pilot)
-        assert "nodes have the identity" in shown
+        assert "✓ The pool's nodes" in shown
         steps = str(app.screen.query_one("#next-steps").render())
         assert "Azure Batch pool pool-secure" in steps and "AZURE_CLIENT_ID=" in steps
     state = StateStore(state_dir / "batch-new.json").load()
