@@ -37,8 +37,13 @@ def test_target_batch_pool_with_nodes(snap_compare, snap_app, write_setup):
         await open_at(pilot, path, "TargetScreen")
         await wait_for(pilot, lambda: "Downtime" in str(pilot.app.screen.query_one("#rescale-note").render()))
         await wait_for(pilot, lambda: pilot.app.screen.can_advance, what="the pool evaluated")
-        await pilot.pause()  # the container groups' list (another worker) may land now: let it lay out first
-        pilot.app.screen.query_one("#rescale-note").scroll_visible(animate=False)
+        # Scrolled to the end, where the confirmation and its downtime are: a fixed place (scrolling a widget into
+        # view depends on where the body was, and the other lists load meanwhile).
+        body = pilot.app.screen.query_one("#body")
+        await pilot.pause()
+        body.scroll_end(animate=False, immediate=True)
+        await wait_for(pilot, lambda: body.max_scroll_y > 0 and body.scroll_y == body.max_scroll_y,
+                       what="the end of the screen")
         await pilot.pause()
     assert snap_compare(snap_app(), run_before=run_before)
 
