@@ -157,14 +157,40 @@ def main(argv: list[str] | None = None) -> int:
         return STOPPED
 
 
+EXIT_GRACE_S = 10.0
+"""After a stop, how long the steps' threads get to notice it (they look twice a second) before the process
+exits anyway: a thread stuck in a call that never returns must not keep a stopped command alive. Every state
+write is atomic (a temp file, then a rename), so exiting in the middle of one leaves the last saved state."""
+
+
+def _exit_soon(code: int) -> None:
+    import os
+    import threading
+
+    def leave() -> None:
+        sys.stderr.write("\nStopped (some work did not stop in time). The state is saved; run the same command "
+                         "again to resume.\n")
+        sys.stderr.flush()
+        os._exit(code)
+    timer = threading.Timer(EXIT_GRACE_S, leave)
+    timer.daemon = True
+    timer.start()
+
+
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    """Ctrl-C, SIGTERM, SIGHUP: stop as Ctrl-C does, and make sure the process leaves within the grace period."""
+    _exit_soon(STOPPED)
+    raise KeyboardInterrupt
+
+
 def _stop_on_signals() -> None:
     """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a headless command as Ctrl-C does:
     the wait in progress stops, the state is saved, the same message, exit 6; the same command resumes."""
     import signal
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is not None:
-            signal.signal(number, signal.default_int_handler)
+            signal.signal(number, _on_stop_signal)
 
 
 def _ui(*, sandbox: bool, sandbox_reset: bool) -> int:
