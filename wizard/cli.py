@@ -187,6 +187,9 @@ def _stop_on_signals() -> None:
     """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a headless command as Ctrl-C does:
     the wait in progress stops, the state is saved, the same message, exit 6; the same command resumes."""
     import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only (main() called from a thread: its caller handles them)
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is not None:

@@ -78,3 +78,17 @@ def test_a_wait_counts_up_on_one_line_in_a_terminal(sandbox, tmp_path):
     assert b"\r\x1b[2K    waiting for" in waits
     between = waits.split(b"waiting for")[1:-1]
     assert all(b"\n" not in part for part in between), between  # rewritten in place, no new lines
+
+
+def test_the_cli_runs_from_a_thread_too(tmp_path, capsys):
+    """An embedder (a benchmark, a service) may call main() from a thread: no signal handler can be set there,
+    and the command still runs."""
+    import threading
+
+    from wizard.cli import main
+    codes: list[int] = []
+    runner = threading.Thread(target=lambda: codes.append(main(["init", "--example", "prefect-aci",
+                                                                   str(tmp_path / "spec.toml")])))
+    runner.start()
+    runner.join(timeout=60)
+    assert codes == [0] and (tmp_path / "spec.toml").exists()
