@@ -86,7 +86,10 @@ def _json_event(event: Any) -> None:
     import json
     from dataclasses import asdict, is_dataclass
     data = asdict(event) if is_dataclass(event) and not isinstance(event, type) else {"text": str(event)}
-    print(json.dumps({"event": type(event).__name__, **data}, default=str), file=sys.stderr, flush=True)
+    line = json.dumps({"event": type(event).__name__, **data}, default=str) + "\n"
+    with _print_lock:  # events come from the steps' threads: one whole line at a time, never two interleaved
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 def _has_terminal() -> bool:
