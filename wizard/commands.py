@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ if TYPE_CHECKING:
     from .state import State, StateStore
 
 from .cli import BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED, VERIFY_FAILED, emit
+from .progress import STDERR_LOCK
 
 Command = Callable[[Any], int]
 
@@ -45,14 +45,13 @@ def _store(args: Any, name: str) -> StateStore:
     return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
 
 
-_print_lock = threading.Lock()
 _wait_line_open = [False]
 """A wait's line is on the terminal and the next output rewrites it (TTY only)."""
 
 
 def _print_event(event: Any) -> None:
     from .progress import CheckResult, StepFailed, StepFinished, StepMessage, StepStarted, Waiting
-    with _print_lock:  # events come from the steps' threads
+    with STDERR_LOCK:  # events come from the steps' threads
         if isinstance(event, Waiting):
             text = (f"    waiting for {event.reason}: {event.elapsed_s:.0f}s of at most {event.limit_s:.0f}s "
                     f"(next check in {event.next_check_s:.0f}s; Ctrl-C to stop and resume later)")
@@ -87,7 +86,7 @@ def _json_event(event: Any) -> None:
     from dataclasses import asdict, is_dataclass
     data = asdict(event) if is_dataclass(event) and not isinstance(event, type) else {"text": str(event)}
     line = json.dumps({"event": type(event).__name__, **data}, default=str) + "\n"
-    with _print_lock:  # events come from the steps' threads: one whole line at a time, never two interleaved
+    with STDERR_LOCK:  # events come from the steps' threads: one whole line at a time, never two interleaved
         sys.stderr.write(line)
         sys.stderr.flush()
 

@@ -12,6 +12,9 @@ from typing import Any, Protocol, TypeVar
 
 _E = TypeVar("_E")
 
+STDERR_LOCK = threading.Lock()
+"""Held while one whole line goes to stderr: progress events and --debug lines come from the steps' threads."""
+
 DONE_WORDS = {"create": "created", "update": "updated", "adopt": "adopted", "nothing": "unchanged",
               "recover": "recovered", "check": "checked"}
 """A finished step's plan action, as what happened."""

@@ -7,9 +7,18 @@ import sys
 import time
 from typing import Any
 
-from azure.core.pipeline.policies import SansIOHTTPPolicy  # azure-core is loaded with any client that uses this
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+from ..progress import STDERR_LOCK  # azure-core is loaded with any client that uses this
 
 _enabled: list[bool] = []
+
+
+def _line(text: str) -> None:
+    """One whole line on stderr: the SDK calls come from the steps' threads, and two must never interleave."""
+    with STDERR_LOCK:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def enable() -> None:
@@ -27,13 +36,13 @@ class DebugLogPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
     def on_response(self, request: Any, response: Any) -> None:
         started = request.context.get("mi_wizard_started") or time.monotonic()
         http = request.http_request
-        print(f"debug: {http.method} {http.url} -> {response.http_response.status_code} "
-              f"({(time.monotonic() - started) * 1000:.0f} ms)", file=sys.stderr, flush=True)
+        _line(f"debug: {http.method} {http.url} -> {response.http_response.status_code} "
+              f"({(time.monotonic() - started) * 1000:.0f} ms)")
 
     def on_exception(self, request: Any) -> None:
         http = request.http_request
         error = sys.exc_info()[1]
-        print(f"debug: {http.method} {http.url} -> {type(error).__name__}", file=sys.stderr, flush=True)
+        _line(f"debug: {http.method} {http.url} -> {type(error).__name__}")
 
 
 def per_call_policies() -> dict[str, Any]:
