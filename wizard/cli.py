@@ -163,23 +163,54 @@ exits anyway: a thread stuck in a call that never returns must not keep a stoppe
 write is atomic (a temp file, then a rename), so exiting in the middle of one leaves the last saved state."""
 
 
-def _exit_soon(code: int) -> None:
-    import os
-    import threading
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_stop_handled = [False]
+"""The main thread has run the stop handler (set there, read by the watchdog: a plain flag, no lock)."""
+_watchdog_started = [False]
 
-    def leave() -> None:
+
+def _start_stop_watchdog() -> None:
+    """A thread, started before any signal can come, woken through the signal wakeup fd whenever a stop signal
+    arrives, whichever thread the kernel gave it to.
+
+    Python runs a handler on the main thread only, and only when that thread runs Python again. A process's signal
+    may be given to any thread (a step's thread in an HTTP call, say); the main thread, asleep in a lock wait for
+    the steps, then never wakes, so the stop never happens (CI caught a SIGHUP'd apply that never exited). The
+    watchdog sends the signal on to the main thread until its handler has run, and it ends the process if the
+    steps' threads have not stopped EXIT_GRACE_S after the signal. Nothing here runs inside a handler."""
+    import os
+    import signal
+    import threading
+    import time
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    main_ident = threading.main_thread().ident
+
+    def watch() -> None:
+        stops = {int(getattr(signal, name)) for name in STOP_SIGNALS if hasattr(signal, name)}
+        signum = 0
+        while signum not in stops:  # the C-level handler writes each handled signal's number, from any thread
+            signum = os.read(read_fd, 1)[0]
+        deadline = time.monotonic() + EXIT_GRACE_S
+        while not _stop_handled[0] and time.monotonic() < deadline:
+            if main_ident is not None:
+                signal.pthread_kill(main_ident, signum)  # wakes a main thread asleep in a lock wait
+            time.sleep(0.2)
+        time.sleep(max(0.0, deadline - time.monotonic()))
         sys.stderr.write("\nStopped (some work did not stop in time). The state is saved; run the same command "
                          "again to resume.\n")
         sys.stderr.flush()
-        os._exit(code)
-    timer = threading.Timer(EXIT_GRACE_S, leave)
-    timer.daemon = True
-    timer.start()
+        os._exit(STOPPED)
+    threading.Thread(target=watch, name="stop-watchdog", daemon=True).start()
 
 
 def _on_stop_signal(signum: int, frame: Any) -> None:
-    """Ctrl-C, SIGTERM, SIGHUP: stop as Ctrl-C does, and make sure the process leaves within the grace period."""
-    _exit_soon(STOPPED)
+    """Ctrl-C, SIGTERM, SIGHUP: stop as Ctrl-C does, once; the watchdog makes sure the process leaves in time.
+    A repeat (another signal, or the watchdog's resend) while the stop is under way changes nothing."""
+    if _stop_handled[0]:
+        return
+    _stop_handled[0] = True
     raise KeyboardInterrupt
 
 
@@ -190,10 +221,14 @@ def _stop_on_signals() -> None:
     import threading
     if threading.current_thread() is not threading.main_thread():
         return  # signals reach the main thread only (main() called from a thread: its caller handles them)
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    for name in STOP_SIGNALS:
         number = getattr(signal, name, None)
         if number is not None:
             signal.signal(number, _on_stop_signal)
+    _stop_handled[0] = False
+    if not _watchdog_started[0]:  # once per process (tests call main() many times in one)
+        _watchdog_started[0] = True
+        _start_stop_watchdog()
 
 
 def _ui(*, sandbox: bool, sandbox_reset: bool) -> int:

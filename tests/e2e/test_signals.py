@@ -92,3 +92,33 @@ def test_the_cli_runs_from_a_thread_too(tmp_path, capsys):
     runner.start()
     runner.join(timeout=60)
     assert codes == [0] and (tmp_path / "spec.toml").exists()
+
+
+STOP_GIVEN_TO_A_STEP_THREAD = """
+import signal, sys, threading
+from wizard import cli
+cli._stop_on_signals()
+ready = threading.Event()
+def step():
+    ready.wait()
+    # The kernel may give a process's signal to any of its threads: here, a step's thread in a call.
+    signal.pthread_kill(threading.get_ident(), signal.SIG{name})
+    threading.Event().wait(60)
+threading.Thread(target=step, daemon=True).start()
+try:
+    ready.set()
+    threading.Event().wait()  # the main thread asleep in a lock wait, as run_graph waits for its steps
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "HUP", "INT"])
+def test_a_signal_given_to_another_thread_still_stops_the_command(name):
+    """Python runs handlers on the main thread only when it runs Python again: a signal the kernel gave a step's
+    thread left a main thread asleep in a lock wait for good (CI: a SIGHUP'd apply never exited). The watchdog
+    passes it on, so the main thread stops at once, well before the grace period would end the process."""
+    done = subprocess.run([sys.executable, "-c", STOP_GIVEN_TO_A_STEP_THREAD.replace("{name}", name)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", (done.stdout, done.stderr)
+    assert "did not stop in time" not in done.stderr
