@@ -16,10 +16,11 @@ from textual.app import App
 from textual.binding import Binding
 
 from .commands import WizardCommands
+from .errors import RoutesFailures, notify_failure
 from .services import Services, SessionFactory
 
 
-class WizardApp(App[int]):
+class WizardApp(RoutesFailures, App[int]):
     TITLE = "mi-wizard"
     CSS_PATH = "wizard.tcss"
     COMMANDS = App.COMMANDS | {WizardCommands}
@@ -47,15 +48,11 @@ class WizardApp(App[int]):
             self.open_session()
 
     # -- session ------------------------------------------------------------------------------------------
-    @work(thread=True, group="session", exclusive=True, exit_on_error=False, description="Signing in")
+    @work(thread=True, group="session", exclusive=True, exit_on_error=False, description="sign in")
     def open_session(self, cloud: str = "public", kind: str = "auto") -> None:
-        from .messages import SessionFailed, SessionOpened
-        try:
-            session = self.services.open_session(cloud=cloud, kind=kind, prompt=self._show_device_code)
-            operator = session.operator
-        except Exception as exc:  # noqa: BLE001 - shown to the person, never raised into the UI
-            self.post_message(SessionFailed(_explain(exc)))
-            return
+        from .messages import SessionOpened
+        session = self.services.open_session(cloud=cloud, kind=kind, prompt=self._show_device_code)
+        operator = session.operator
         self.post_message(SessionOpened(operator.display or operator.object_id, operator.tenant_id,
                                         session.profile.name))
 
@@ -73,6 +70,15 @@ class WizardApp(App[int]):
 
     def on_device_code_shown(self, message: Any) -> None:
         self.forward(message)
+
+    def on_work_failed(self, message: Any) -> None:
+        """The end of the one failure route (screens.errors): a failed sign-in is session news for the screen on
+        top; anything else nobody showed in place becomes a notice."""
+        if message.work == "session" and not message.shown:
+            from .messages import SessionFailed
+            self.screen.post_message(SessionFailed(message.failure.text()))
+            message.shown = True
+        notify_failure(self, message)
 
     def forward(self, message: Any) -> None:
         self.screen.post_message(type(message)(**{k: getattr(message, k) for k in message.__dataclass_fields__}))
@@ -101,14 +107,6 @@ class WizardApp(App[int]):
         # Running engine threads stop at their next check; the state is saved after every step anyway.
         self.services.cancel_all()
         self.exit(0)
-
-
-def _explain(exc: BaseException) -> str:
-    from wizard.azure.errors import explain
-    if type(exc).__name__ in ("SignInFailed", "SessionError"):
-        return str(exc)
-    info = explain(exc)
-    return f"{info.code}: {info.explanation} {info.fix}"
 
 
 def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = False, sandbox_reset: bool = False,

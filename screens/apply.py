@@ -19,6 +19,7 @@ from wizard import progress as ev
 
 from .base import Note, WizardScreen
 from .dialogs import secret_prompt
+from .errors import Failure, WorkFailed
 from .messages import ApplyEnded, EngineProgressed, Verified
 
 STATUS = {"pending": Text("·  pending", "dim"), "running": Text("…  running", "yellow"),
@@ -88,9 +89,11 @@ class ApplyScreen(WizardScreen):
             self.start(reviewed=self.draft.planned())
         else:
             stopped = [s for s, v in statuses.items() if v in ("running", "waiting", "failed")]
+            finished = sum(1 for v in self.done.values() if v == "done")  # the setups list counts the same steps
             self.query_one("#status", Note).say(
                 "This setup stopped during apply" + (f" (at {', '.join(stopped)})" if stopped else "") +
-                ". Continue re-reads Azure and carries on from there.", "warn")
+                f", {finished} of {len(self.done)} steps done. Continue re-reads Azure and carries on from there.",
+                "warn")
             self.can_advance = True
 
     def _show_plan(self) -> dict[str, str]:
@@ -126,9 +129,8 @@ class ApplyScreen(WizardScreen):
         self.refresh_bindings()
         self.run_engine(self.cancel, reviewed)
 
-    @work(thread=True, group="apply", exclusive=True, exit_on_error=False, description="Applying")
+    @work(thread=True, group="apply", exclusive=True, exit_on_error=False, description="apply the setup")
     def run_engine(self, cancel: threading.Event, reviewed: list[dict[str, Any]] | None = None) -> None:
-        from wizard.azure.errors import explain
         from wizard.engine import PlanError, RunFailed
         from wizard.workspace import PlanChanged
         draft, secret = self.draft, self.services.secret
@@ -150,12 +152,11 @@ class ApplyScreen(WizardScreen):
             self.post_message(ApplyEnded("stopped"))
         except PlanError as err:
             self.post_message(ApplyEnded("problems", problems=err.problems))
-        except RunFailed as err:
-            self.post_message(ApplyEnded("failed", f"{err.step}: {err.code}: {err.explanation}", err.fix))
-        except Exception as exc:  # noqa: BLE001 - a locked state, sign-in expiry...: explained, never raised
-            info = explain(exc)
-            self.post_message(ApplyEnded("error", f"{info.code}: {info.explanation} {info.message}", info.fix))
-        finally:
+        except RunFailed as err:  # a step failed (Azure's answer, explained): the same format as any failure
+            title = self.titles.get(err.step, err.step)
+            failure = Failure(f"finish {title}", err.code, err.message, err.explanation, err.fix)
+            self.post_message(ApplyEnded("failed", failure.text(), err.fix))
+        finally:  # anything else (a locked state, an expired sign-in…) goes the one route: on_work_failed
             self.services.cancels.discard(cancel)
 
     # -- progress -----------------------------------------------------------------------------------------
@@ -233,6 +234,10 @@ class ApplyScreen(WizardScreen):
             self.query_one("#status", Note).say("Stopping at the next check…", "warn")
 
     # -- endings ------------------------------------------------------------------------------------------
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "apply":  # shown above by the base screen; here: the run has ended
+            self.on_apply_ended(ApplyEnded("error"))
+
     def on_apply_ended(self, message: ApplyEnded) -> None:
         self.running, self.wait, self.operation = False, None, None
         self.refresh_bindings()
@@ -254,7 +259,8 @@ class ApplyScreen(WizardScreen):
                        + "\n".join(f"  • {c}" for c in message.problems)
                        + "\nContinue applies the plan as it is now; Esc goes back to review it.", "warn")
         else:
-            status.say(f"{message.detail}\nFix: {message.fix}\nThe setup is saved: fix it and Continue.", "error")
+            status.say((f"{message.detail}\n" if message.detail else "") + "The setup is saved: fix it and Continue.",
+                       "error")
         self.can_advance = message.outcome != "problems"
 
     def _got_secret(self, value: str | None) -> None:

@@ -19,8 +19,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
 
-from wizard.draft import SCREEN_TITLES, SCREENS
+from wizard.draft import SCREEN_TITLES
 
+from .errors import RoutesFailures, WorkFailed
+from .flow import step_counter
 from .services import Services
 from .title_bar import TitleBar
 
@@ -49,7 +51,7 @@ def field(label: str, widget: Widget) -> Horizontal:
     return Horizontal(Static(label, classes="field-label"), widget, classes="field")
 
 
-class WizardScreen(Screen):
+class WizardScreen(RoutesFailures, Screen):
     SCREEN_ID: ClassVar[str] = ""
     LEAD: ClassVar[str] = ""
     """One or two sentences under the title: what this step is for."""
@@ -61,10 +63,13 @@ class WizardScreen(Screen):
     SAVES_TYPED: ClassVar[bool] = True
     """Quitting saves what is typed here (not on Apply: the engine owns the state while it runs)."""
     """The label of the forward button (Review says Apply)."""
+    RETRIES: ClassVar[frozenset[str]] = frozenset()
+    """The workers (groups) whose failure Ctrl+R tries again, by `load_data()`: the lists this screen reads."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Go back; what you typed here is kept."),
         Binding("ctrl+n", "next", "Next", tooltip="Save this choice and go on."),
+        Binding("ctrl+r", "retry", "Retry", tooltip="Read again what could not be read."),
     ]
 
     can_advance: reactive[bool] = reactive(False, bindings=True)
@@ -84,6 +89,9 @@ class WizardScreen(Screen):
             yield Static(self.HEADING or SCREEN_TITLES.get(self.SCREEN_ID, self.SCREEN_ID), classes="title")
             if self.LEAD:
                 yield Static(self.LEAD, classes="lead")
+            failure = Note("", id="failure", classes="error")
+            failure.display = False
+            yield failure
             yield from self.compose_body()
         with Horizontal(id="nav"):
             yield Button("< Back", id="nav-back", compact=True)
@@ -95,10 +103,8 @@ class WizardScreen(Screen):
         return ()
 
     def on_mount(self) -> None:
-        shown = self.draft.screens() if self.draft is not None else list(SCREENS)  # the setup's own screens
-        step = shown.index(self.SCREEN_ID) + 1 if self.SCREEN_ID in shown else 0
         name = self.draft.name if self.draft is not None else "new setup"
-        self.sub_title = f"{name} · step {step} of {len(shown)}"
+        self.sub_title = f"{name} · {step_counter(self.draft, self.SCREEN_ID)}"
         self.watch_can_advance(self.can_advance)
 
     @on(Button.Pressed, "#nav-next")
@@ -112,7 +118,43 @@ class WizardScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next" and not self.can_advance:
             return None  # shown dimmed in the footer (the key itself is answered by on_key: it says why)
+        if action == "retry":
+            return bool(self.failed_loads)  # offered only while something could not be read
         return True
+
+    # -- failures (screens.errors: the one route) ---------------------------------------------------------
+    @property
+    def failed_loads(self) -> set[str]:
+        return self.__dict__.setdefault("_failed_loads", set())
+
+    @property
+    def shown_failures(self) -> dict[str, str]:
+        """work -> the failure's text, as shown (each part of the screen that failed, once)."""
+        return self.__dict__.setdefault("_shown_failures", {})
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """Shown in place, above the fields, in the one format; a list that could not be read offers Ctrl+R."""
+        if message.work in self.RETRIES:
+            self.failed_loads.add(message.work)
+            self.refresh_bindings()
+        self.shown_failures[message.work] = message.failure.text()
+        note = self.query_one("#failure", Note)
+        note.say("\n".join(self.shown_failures.values()) + ("\nCtrl+R tries again." if self.failed_loads else ""),
+                 "error")
+        note.display = True
+        message.shown = True
+
+    def action_retry(self) -> None:
+        self.failed_loads.clear()
+        self.shown_failures.clear()
+        self.refresh_bindings()
+        note = self.query_one("#failure", Note)
+        note.display = False
+        note.say("")
+        self.load_data()
+
+    def load_data(self) -> None:
+        """(Re)start the workers that read what this screen lists (RETRIES)."""
 
     def on_key(self, event: Any) -> None:
         if event.key == "ctrl+n" and not self.can_advance:

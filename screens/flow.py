@@ -62,20 +62,31 @@ def _step(screen_id: str, services: Services | None, direction: int) -> str:
     return SCREENS[index]
 
 
+def step_counter(draft: Any, screen_id: str) -> str:
+    """ "step 9 of 12" once the target is chosen, "step 5" before: which screens follow depends on the target (AKS
+    and GitHub have a details screen, Batch other access), so a total shown earlier would change mid-flow."""
+    from wizard.setup_progress import target_chosen
+    shown = draft.screens() if draft is not None else list(SCREENS)  # the setup's own screens
+    step = shown.index(screen_id) + 1 if screen_id in shown else 0
+    if draft is None or not target_chosen(draft.state):
+        return f"step {step}"
+    return f"step {step} of {len(shown)}"
+
+
 def navigate(app: App, screen: Any, direction: str, *, answers: dict[str, Any] | None = None,
              spec: dict[str, Any] | None = None) -> None:
     """Save what the screen holds (the spec only when going forward), then show the next or previous screen."""
     services: Services = app.services  # type: ignore[attr-defined]
     current = screen.SCREEN_ID
     if services.draft is not None and current in SCREENS:
-        try:
+        from .errors import reporting
+        with reporting(screen, "save your choice") as outcome:  # a locked, moved or unreadable state: stay
             # Saved first: the choice just made decides which screens follow (e.g. no vault: no secret screen).
             services.draft.record(screen=current, answers=answers, spec=spec if direction == "next" else None)
             target = following(current, services) if direction == "next" else preceding(current, services)
             if target in SCREENS:
                 services.draft.record(at=target)
-        except Exception as err:  # noqa: BLE001 - a locked, moved or unreadable state file: say so and stay
-            app.notify(str(err), title="Not saved", severity="error", markup=False, timeout=10)
+        if outcome.failed:
             return
     else:
         target = following(current, services) if direction == "next" else preceding(current, services)
@@ -99,7 +110,6 @@ def save_typed(app: App) -> None:
     screen = next((s for s in reversed(app.screen_stack) if getattr(s, "SCREEN_ID", "") in SCREENS), None)
     if screen is None or services.draft is None or not getattr(screen, "SAVES_TYPED", False):
         return
-    try:
+    from .errors import reporting
+    with reporting(app, "save what you typed"):  # quitting must work even when the state cannot be written
         services.draft.record(screen=screen.SCREEN_ID, answers=screen.typed())
-    except Exception:  # noqa: BLE001 - quitting must work even when the state cannot be written
-        pass

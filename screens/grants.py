@@ -61,6 +61,7 @@ def grant_row(entry: dict[str, Any]) -> tuple[Text, str, Text]:
 
 class GrantsScreen(EntriesScreen):
     SCREEN_ID = "grants"
+    RETRIES = frozenset({"pages"})
     LEAD = "Other access for the identity (optional): a role on a storage container, a registry, another secret."
     HELP = HELP
     BINDINGS = [Binding("ctrl+t", "add", "Add grant")]
@@ -75,7 +76,7 @@ class GrantsScreen(EntriesScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield EntryTable(("role", "scope", "note"), grant_row, id="grants")
-        yield Picker(id="scopes", placeholder="Type to filter: storage, containers, registries, vaults, secrets",
+        yield Picker(what="storage accounts, registries and vaults", id="scopes", placeholder="Type to filter: storage, containers, registries, vaults, secrets",
                      empty="No storage account, registry or vault in this subscription.")
         yield field("Role", Select([], prompt="Choose a resource above (Enter)", id="role", allow_blank=True,
                                    compact=True))
@@ -105,6 +106,9 @@ class GrantsScreen(EntriesScreen):
             picker.load(pages)
         picker.filter_input.focus()
         self.check()
+
+    def load_data(self) -> None:
+        self.query_one(Picker).reload()
 
     @staticmethod
     def _compact(entry: dict[str, Any]) -> dict[str, Any]:

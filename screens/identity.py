@@ -12,7 +12,8 @@ from textual.widgets import Checkbox, Input, Select
 from wizard.azure.names import validate_identity_name
 
 from .base import Collected, Note, WizardScreen, field
-from .messages import LoadFailed, PageLoaded
+from .errors import WorkFailed
+from .messages import PageLoaded
 
 HELP = """
 A **user-assigned managed identity** is an Azure identity with no password: Azure hands tokens for it to the
@@ -30,6 +31,7 @@ if the identity is gone, the plan stops and says so instead of making a new one.
 
 class IdentityScreen(WizardScreen):
     SCREEN_ID = "identity"
+    RETRIES = frozenset({"identities"})
     LEAD = "The identity your workload will use. Azure gives it tokens; there is no password to leak."
     HELP = HELP
 
@@ -54,15 +56,17 @@ class IdentityScreen(WizardScreen):
         self.query_one("#name", Input).value = answers.get("name", spec.identity.name)
         self.query_one("#existing-only", Checkbox).value = bool(answers.get("existing", spec.identity.existing))
         self.query_one("#name", Input).focus()
-        self.load(spec.subscription)
+        self.load_data()
 
-    @work(thread=True, group="identities", exclusive=True, exit_on_error=False)
+    def load_data(self) -> None:
+        self.query_one("#existing", Select).prompt = "Loading identities…"
+        self.load(self.draft.spec.subscription)
+
+    @work(thread=True, group="identities", exclusive=True, exit_on_error=False,
+          description="list the managed identities of the subscription")
     def load(self, subscription: str) -> None:
         from wizard import catalog
-        try:
-            self.post_message(PageLoaded("identities", catalog.identities(self.services.session, subscription), True))
-        except Exception as exc:  # noqa: BLE001 - the list is a convenience: say why it is missing
-            self.post_message(LoadFailed("identities", str(exc).splitlines()[0]))
+        self.post_message(PageLoaded("identities", catalog.identities(self.services.session, subscription), True))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         self.found = {(i.resource_group.lower(), i.name.lower()): i for i in message.rows}
@@ -73,8 +77,9 @@ class IdentityScreen(WizardScreen):
         select.prompt = "Choose one to adopt" if message.rows else "No identity in this subscription yet"
         self.check()
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.query_one("#existing", Select).prompt = f"Cannot list identities: {message.reason}"[:70]
+    def on_work_failed(self, message: WorkFailed) -> None:
+        # The list is a convenience (a typed name works): it says it is not there; the screen shows why.
+        self.query_one("#existing", Select).prompt = message.failure.line()
         self.loaded = None
         self.check()
 

@@ -58,12 +58,6 @@ class PageLoaded(Message):
 
 
 @dataclass
-class LoadFailed(Message):
-    source: str
-    reason: str
-
-
-@dataclass
 class VaultNameChecked(Message):
     check: Any
 
@@ -95,14 +89,3 @@ class ApplyEnded(Message):
 @dataclass
 class Verified(Message):
     report: dict[str, Any]
-
-
-def fetched(source: str, fetch: Any) -> PageLoaded | LoadFailed:
-    """For a thread worker: PageLoaded with the whole list `fetch()` returns, or LoadFailed saying why (the
-    Azure error explained), so a screen shows what it could not read instead of an empty list."""
-    try:
-        return PageLoaded(source, fetch(), True)
-    except Exception as exc:  # noqa: BLE001 - shown, never raised into the UI
-        from wizard.azure.errors import explain
-        info = explain(exc)
-        return LoadFailed(source, f"{info.code}: {info.explanation}")

@@ -6,30 +6,37 @@ Typing goes to the filter; Up/Down move in the list from the box; Enter chooses 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Key
 from textual.widgets import Input
 
+from .errors import RoutesFailures, WorkFailed
 from .filter_list import FilterList, Row
-from .messages import LoadFailed, PageLoaded
+from .messages import PageLoaded
 
 
-class Picker(Vertical):
+class Picker(RoutesFailures, Vertical):
     """`load()` runs `pages()` (an iterator of row lists) in a thread and shows rows as they come."""
 
     DEFAULT_CSS = """
     Picker { height: 1fr; min-height: 6; }
     """
 
-    def __init__(self, *, placeholder: str = "Type to filter", empty: str = "Nothing here.", id: str | None = None):
+    def __init__(self, *, what: str, placeholder: str = "Type to filter", empty: str = "Nothing here.",
+                 id: str | None = None):
         super().__init__(id=id)
+        self.what = what
+        """What the list holds ("subscriptions"): a failure says "Could not list the subscriptions"."""
         self.placeholder, self.empty = placeholder, empty
         self.wanted: str | None = None
         """The key to highlight when its row arrives (the saved choice)."""
+        self.pages: Callable[[], Iterator[list[Row]]] | None = None
+        """What the list shows, for loading it again (`reload`, Ctrl+R after a failure)."""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.placeholder, classes="filter", compact=True)
@@ -45,22 +52,22 @@ class Picker(Vertical):
 
     def load(self, pages: Callable[[], Iterator[list[Row]]], *, wanted: str | None = None,
              filter_text: str = "") -> None:
-        self.wanted = wanted
-        self.list.clear_rows()
+        self.wanted, self.pages = wanted, pages
         if filter_text:
             self.filter_input.value = filter_text
-        self._load(pages)
+        self.reload()
 
-    @work(thread=True, group="pages", exclusive=True, exit_on_error=False)
+    def reload(self) -> None:
+        if self.pages is not None:
+            self.list.empty = self.empty
+            self.list.clear_rows()
+            self.run_worker(partial(self._load, self.pages), thread=True, group="pages", exclusive=True,
+                            exit_on_error=False, description=f"list the {self.what}")
+
     def _load(self, pages: Callable[[], Iterator[list[Row]]]) -> None:
-        try:
-            for page in pages():
-                self.post_message(PageLoaded(self.id or "", page))
-            self.post_message(PageLoaded(self.id or "", [], done=True))
-        except Exception as exc:  # noqa: BLE001 - shown in place of the list
-            from wizard.azure.errors import explain
-            info = explain(exc)
-            self.post_message(LoadFailed(self.id or "", f"{info.code}: {info.explanation} {info.fix}"))
+        for page in pages():
+            self.post_message(PageLoaded(self.id or "", page))
+        self.post_message(PageLoaded(self.id or "", [], done=True))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         # Not stopped: the screen may want to know (e.g. "all loaded").
@@ -68,9 +75,10 @@ class Picker(Vertical):
         if self.wanted and self.list.select_key(self.wanted):
             self.wanted = None
 
-    def on_load_failed(self, message: LoadFailed) -> None:
+    def on_work_failed(self, message: WorkFailed) -> None:
+        # Not stopped: the screen shows the failure (and offers Ctrl+R); the list says it is not there.
         self.list.loading = False
-        self.list.empty = message.reason
+        self.list.empty = message.failure.line()
         self.list.refresh()
 
     @on(Input.Changed, ".filter")

@@ -13,6 +13,7 @@ from textual.widgets import Input, Select, TabbedContent, TabPane
 from wizard.azure.names import validate_resource_group_name
 
 from .base import Collected, Note, WizardScreen, field
+from .errors import WorkFailed
 from .filter_list import FilterList, Row
 from .messages import PageLoaded
 from .picker import Picker, rows_of
@@ -29,6 +30,7 @@ Ctrl+G switches between the existing groups and a new one.
 
 class ResourceGroupScreen(WizardScreen):
     SCREEN_ID = "resource_group"
+    RETRIES = frozenset({"pages", "locations"})
     LEAD = "Where the identity and the vault go. Pick a group, or create a new one (Ctrl+G)."
     HELP = HELP
     BINDINGS = [Binding("ctrl+g", "toggle_new", "New/existing")]
@@ -41,8 +43,8 @@ class ResourceGroupScreen(WizardScreen):
     def compose_body(self) -> Iterable[Widget]:
         with TabbedContent(id="mode"):
             with TabPane("Existing group", id="existing"):
-                yield Picker(placeholder="Filter groups by name or location", empty="No resource group yet: "
-                             "create a new one (Ctrl+G).", id="groups")
+                yield Picker(what="resource groups", placeholder="Filter groups by name or location",
+                             empty="No resource group yet: create a new one (Ctrl+G).", id="groups")
             with TabPane("New group", id="new"):
                 yield field("Name", Input(placeholder="rg-my-workload", id="new-name", compact=True))
                 yield field("Location", Select([], prompt="Loading locations…", id="location", allow_blank=True,
@@ -65,7 +67,17 @@ class ResourceGroupScreen(WizardScreen):
         (self.query_one("#new-name", Input) if new else picker.filter_input).focus()
         self.load_locations(session, sub)
 
-    @work(thread=True, group="locations", exclusive=True, exit_on_error=False)
+    def load_data(self) -> None:
+        self.query_one(Picker).reload()
+        self.query_one("#location", Select).prompt = "Loading locations…"
+        self.load_locations(self.services.session, self.draft.spec.subscription)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "locations":
+            self.query_one("#location", Select).prompt = message.failure.line()
+
+    @work(thread=True, group="locations", exclusive=True, exit_on_error=False,
+          description="list the Azure locations of the subscription")
     def load_locations(self, session: Any, subscription: str) -> None:
         from wizard import catalog
         found = catalog.locations(session, subscription)

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from .base import Collected, Note, WizardScreen
+from .errors import WorkFailed
 from .messages import Verified
 
 # What each link is (a noun): its detail says how it stands, so the line never repeats itself
@@ -53,6 +54,7 @@ def links_text(report: dict[str, Any]) -> Text:
 
 class ResultScreen(WizardScreen):
     SCREEN_ID = "result"
+    RETRIES = frozenset({"verify"})
     LEAD = "Each link from the identity to the secret, checked in Azure."
     HELP = HELP
     NEXT = "Finish"
@@ -114,8 +116,8 @@ class ResultScreen(WizardScreen):
         self.report = report
         verdict = self.query_one("#verdict", Note)
         if report.get("passed"):
-            verdict.say("Verification passed: the workload can read the secret." if self.draft.spec.uses_vault else
-                        "Verification passed: every link is in place.", "ok")
+            from wizard.verify_summary import passed_summary  # what was proven, and what was not (no probe)
+            verdict.say(passed_summary(report, uses_vault=self.draft.spec.uses_vault), "ok")
         elif not report.get("links"):
             verdict.say("Not verified yet: press V to verify.", "warn")
         else:
@@ -151,7 +153,15 @@ class ResultScreen(WizardScreen):
         self.query_one("#verdict", Note).say("Verifying…")
         self.verify()
 
-    @work(thread=True, group="verify", exclusive=True, exit_on_error=False, description="Verifying")
+    def load_data(self) -> None:
+        self.action_verify()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "verify":  # not a verdict on the setup: the check itself could not run (shown above)
+            self.query_one("#verdict", Note).say("Not verified: the check could not run. Ctrl+R tries again.",
+                                                 "error")
+
+    @work(thread=True, group="verify", exclusive=True, exit_on_error=False, description="verify the setup")
     def verify(self) -> None:
         import threading
 
@@ -161,11 +171,6 @@ class ResultScreen(WizardScreen):
             workspace = self.draft.workspace(self.services.session, sink=lambda _e: None, cancel=cancel,
                                              secret_source=None)
             self.post_message(Verified(workspace.verify(probe=True).to_dict()))
-        except Exception as exc:  # noqa: BLE001 - shown, never raised
-            from wizard.azure.errors import explain
-            info = explain(exc)
-            self.post_message(Verified({"passed": False, "links": [
-                {"link": "verify", "ok": False, "detail": f"{info.code}: {info.explanation}", "fix": info.fix}]}))
         finally:
             self.services.cancels.discard(cancel)
 

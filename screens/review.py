@@ -17,6 +17,7 @@ from textual.widgets import Button, Static
 
 from .base import Collected, Note, WizardScreen
 from .dialogs import AskDialog, secret_prompt
+from .errors import WorkFailed, reporting
 from .messages import PlanMade
 
 ACTION_STYLES = {"create": "bold green", "update": "bold yellow", "adopt": "bold cyan", "recover": "bold magenta",
@@ -58,6 +59,7 @@ def replay_command(path: str, cloud: str) -> str:
 
 class ReviewScreen(WizardScreen):
     SCREEN_ID = "review"
+    RETRIES = frozenset({"plan"})
     LEAD = "Read from Azure just now. Nothing has changed yet: Apply (Ctrl+N) makes these changes."
     HELP = HELP
     NEXT = "Apply"
@@ -86,19 +88,25 @@ class ReviewScreen(WizardScreen):
         else:
             self.make_plan()
 
-    @work(thread=True, group="plan", exclusive=True, exit_on_error=False, description="Planning")
+    def load_data(self) -> None:
+        self.query_one("#status", Note).say("Reading Azure to make the plan…")
+        self.make_plan()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "plan":  # the plan could not be read: nothing changes (the base shows why, above)
+            self.plan = None
+            self.can_advance = False
+            self.query_one("#status", Note).say("No plan: nothing will change. Ctrl+R reads Azure again; Esc goes "
+                                                "back.", "error")
+
+    @work(thread=True, group="plan", exclusive=True, exit_on_error=False,
+          description="read Azure to make the plan")
     def make_plan(self) -> None:
-        from wizard.azure.errors import explain
         draft, secret = self.draft, self.services.secret
-        try:
-            source = draft.secret_source(secret.get if secret else None)
-            workspace = draft.workspace(self.services.session, sink=lambda _e: None, cancel=threading.Event(),
-                                        secret_source=source)
-            plan = workspace.plan()
-        except Exception as exc:  # noqa: BLE001 - the plan could not be read: say why, change nothing
-            info = explain(exc)
-            self.post_message(PlanMade([], [f"{info.code}: {info.explanation} {info.message} Fix: {info.fix}"]))
-            return
+        source = draft.secret_source(secret.get if secret else None)
+        workspace = draft.workspace(self.services.session, sink=lambda _e: None, cancel=threading.Event(),
+                                    secret_source=source)
+        plan = workspace.plan()
         secret_item = plan.item("secret")
         needs_secret = source is None and secret_item is not None and bool(secret_item.problems)
         problems = [p for p in plan.problems if not (needs_secret and p.startswith("secret:"))]
@@ -108,8 +116,11 @@ class ReviewScreen(WizardScreen):
         self.plan = message
         changes = sum(1 for i in message.items if i["action"] in ("create", "update", "recover"))
         status = self.query_one("#status", Note)
-        if message.problems:
-            status.say("The plan found problems; nothing will change until they are fixed (Esc goes back).", "error")
+        if message.problems:  # fixed by going back, or in Azure (a missing role...): Ctrl+R reads Azure again
+            self.failed_loads.add("plan")
+            self.refresh_bindings()
+            status.say("The plan found problems; nothing will change until they are fixed (Esc goes back; Ctrl+R "
+                       "reads Azure again).", "error")
         elif message.needs_secret:
             status.say("One thing is missing: the secret's value.", "warn")
         else:
@@ -145,10 +156,9 @@ class ReviewScreen(WizardScreen):
     def _save_spec(self, path: str | None) -> None:
         if not path:
             return
-        try:
+        with reporting(self, f"write {path}") as outcome:
             written = self.draft.export_spec(path)
-        except OSError as err:
-            self.notify(f"Cannot write {path}: {err.strerror}", severity="error", markup=False)
+        if outcome.failed:
             return
         saved = f"Saved {written}. Replay it with: {replay_command(str(written), self.draft.cloud)}"
         self.query_one("#status", Note).say(saved, "ok")  # in place, to read and copy at leisure
@@ -157,10 +167,9 @@ class ReviewScreen(WizardScreen):
     def action_next(self) -> None:
         if not self.can_advance or self.plan is None:
             return
-        try:
+        with reporting(self, "save the reviewed plan") as outcome:  # e.g. another wizard holds the setup
             self.draft.record_plan(self.plan.items)
-        except Exception as err:  # noqa: BLE001 - e.g. another wizard holds the setup
-            self.notify(str(err), title="Not saved", severity="error", markup=False)
+        if outcome.failed:
             return
         self.services.confirmed = True
         super().action_next()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import on, work
+from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, RadioButton, RadioSet
 
 from wizard.azure.names import secret_value_problem, validate_secret_name
 
 from .base import Collected, Note, WizardScreen, chosen, field
+from .errors import WorkFailed
 
 HELP = """
 The secret is what your workload reads, for example a git token for Prefect flow runs.
@@ -23,13 +27,31 @@ at the moment the secret is written. If you quit before that, you will be asked 
 
 Leave the value empty when the secret already exists in the vault: it is kept as it is.
 Names: 1-127 letters, digits and hyphens.
+
+**Deleted secrets** keep their name for 90 days (Key Vault soft delete). *Recover* brings the old secret back (a
+value typed here becomes its new version); *purge* destroys it for good so the value is stored anew (impossible
+when the vault has purge protection).
 """
+
+DEBOUNCE_S = 0.4
+"""Ask Key Vault only once typing pauses."""
+
+
+@dataclass
+class DeletedSecretChecked(Message):
+    name: str
+    deleted: Any
+    """wizard.steps.secret_deleted: a DeletedSecret, None, or UNKNOWN."""
 
 
 class SecretScreen(WizardScreen):
     SCREEN_ID = "secret"
+    RETRIES = frozenset({"deleted-secret"})
     LEAD = "The secret your workload will read. Its value is never saved or shown."
     HELP = HELP
+    deleted: Any = None
+    """The last check of the typed name: a wizard.steps.secret_deleted.DeletedSecret when one holds it."""
+    _timer: Timer | None = None
 
     def compose_body(self) -> Iterable[Widget]:
         yield field("Secret name", Input(id="name", placeholder="git-token", compact=True))
@@ -39,6 +61,9 @@ class SecretScreen(WizardScreen):
         yield field("Value", Input(id="value", password=True, compact=True,
                                    placeholder="hidden; empty keeps an existing secret"))
         yield field("File", Input(id="file", placeholder="/path/to/secret.txt", compact=True))
+        with RadioSet(id="deleted"):
+            yield RadioButton("Recover the deleted secret", name="recover", value=True)
+            yield RadioButton("Purge it for good and store the value anew", name="purge")
         yield Note("", id="status")
 
     def on_mount(self) -> None:
@@ -49,6 +74,9 @@ class SecretScreen(WizardScreen):
         source = answers.get("source", "typed")
         for button in self.query_one("#source", RadioSet).query(RadioButton):
             button.value = button.name == source
+        for button in self.query_one("#deleted", RadioSet).query(RadioButton):
+            button.value = button.name == spec.secret.if_soft_deleted
+        self.check_deleted(self.query_one("#name", Input).value.strip())
         # Held in memory only, so Back and forth keeps it; a resumed setup asks again.
         self.query_one("#value", Input).value = self.services.secret.get()
         self.check()
@@ -59,6 +87,39 @@ class SecretScreen(WizardScreen):
     @property
     def source(self) -> str:
         return chosen(self.query_one("#source", RadioSet), "typed")
+
+    def load_data(self) -> None:
+        self.check_deleted(self.query_one("#name", Input).value.strip())
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "deleted-secret":  # only a hint here (the plan asks again): shown above, with Ctrl+R
+            self.deleted = None
+            self.check()
+
+    @work(thread=True, group="deleted-secret", exclusive=True, exit_on_error=False,
+          description="check whether a deleted secret holds the name")
+    def check_deleted(self, name: str) -> None:
+        """Is the name held by a soft-deleted secret of the chosen vault? (The plan checks again anyway.)"""
+        spec = self.draft.spec
+        if not spec.uses_vault or validate_secret_name(name) is not None:
+            return
+        from wizard.steps.secret_deleted import check_deleted_secret
+        deleted = check_deleted_secret(self.services.session, spec.subscription, spec.vault_group, spec.vault.name,
+                                       name)  # no data-plane read is an answer (UNKNOWN), not a failure
+        self.post_message(DeletedSecretChecked(name, deleted))
+
+    def on_deleted_secret_checked(self, message: DeletedSecretChecked) -> None:
+        if message.name == self.query_one("#name", Input).value.strip():  # stale otherwise
+            self.deleted = message.deleted
+            self.check()
+
+    @on(Input.Changed, "#name")
+    def typed_name(self) -> None:
+        self.deleted = None
+        if self._timer is not None:
+            self._timer.stop()
+        name = self.query_one("#name", Input).value.strip()
+        self._timer = self.set_timer(DEBOUNCE_S, lambda: self.check_deleted(name))
 
     @on(Input.Changed)
     @on(RadioSet.Changed)
@@ -80,8 +141,30 @@ class SecretScreen(WizardScreen):
             problem = secret_value_problem(value) if value else None
             note = ("The value is kept in memory only, until it is stored in the vault." if value else
                     "No value: an existing secret is kept; the review tells you if one is needed.")
-        self.query_one("#status", Note).say(problem or note, "error" if problem and name else "")
+        problem, note, level = self._deleted_choice(problem, note)
+        self.query_one("#status", Note).say(problem or note, "error" if problem and name else level)
         self.can_advance = problem is None
+
+    def _deleted_choice(self, problem: str | None, note: str) -> tuple[str | None, str, str]:
+        """Show the recover/purge choice when a deleted secret holds the name; purge needs a value to store."""
+        from wizard.steps.secret_deleted import DeletedSecret
+        deleted = self.deleted
+        held = isinstance(deleted, DeletedSecret)
+        choices = self.query_one("#deleted", RadioSet)
+        choices.display = held
+        if not held or problem:
+            return problem, note, ""
+        purge = chosen(choices, "recover") == "purge"
+        name = self.query_one("#name", Input).value.strip()
+        said = f"{name} is held by a deleted secret ({deleted.when}). "
+        if purge and deleted.purge_protected:
+            return said + "The vault has purge protection: recover it, or choose another name.", note, "error"
+        has_value = self.source == "file" or bool(self.query_one("#value", Input).value)
+        if purge and not has_value:
+            return said + "Purging it needs a value to store instead.", note, "error"
+        return None, said + ("It will be purged and the value stored anew." if purge else
+                             "It will be recovered" + (", then the value stored as its new version." if has_value
+                                                       else " as it was.")), "warn"
 
     @on(Input.Submitted)
     def submitted(self) -> None:
@@ -100,4 +183,6 @@ class SecretScreen(WizardScreen):
 
     def collect(self) -> Collected | None:
         answers = self.typed()
-        return answers, {"secret": {"name": answers["name"]}}
+        # The choice lives in the spec (secret.if_soft_deleted), which is where the screen reads it back from.
+        choice = chosen(self.query_one("#deleted", RadioSet), "recover")
+        return answers, {"secret": {"name": answers["name"], "if_soft_deleted": choice}}

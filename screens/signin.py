@@ -30,6 +30,7 @@ Pick the cloud your account lives in: tokens of one cloud do not work in another
 
 class SignInScreen(WizardScreen):
     SCREEN_ID = "signin"
+    RETRIES = frozenset({"detect"})
     LEAD = "Who mi-wizard acts as. It needs rights to create resources and to grant roles."
     HELP = HELP
 
@@ -66,11 +67,15 @@ class SignInScreen(WizardScreen):
             self.query_one("#cloud", RadioSet).focus()
             self.detect()
 
-    @work(thread=True, group="detect", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="detect", exclusive=True, exit_on_error=False,
+          description="check how you can sign in to Azure")
     def detect(self) -> None:
         from wizard.catalog import detect_sign_in, no_sign_in_reason
         options = [o for o in detect_sign_in() if o.kind != "managed_identity"]
         self.post_message(SignInDetected(options, no_sign_in_reason(options)))
+
+    def load_data(self) -> None:
+        self.detect()
 
     def on_sign_in_detected(self, message: SignInDetected) -> None:
         self.options = message.options
@@ -112,7 +117,7 @@ class SignInScreen(WizardScreen):
             self.action_next()  # resuming on the sandbox: nothing to ask here
 
     def on_session_failed(self, message: SessionFailed) -> None:
-        self.query_one("#status", Note).say(f"Sign-in did not work: {message.reason}", "error")
+        self.query_one("#status", Note).say(message.reason, "error")  # "Could not sign in. …" (screens.errors)
 
     def _signed_in_text(self) -> None:
         session = self.services.session

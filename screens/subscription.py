@@ -22,12 +22,13 @@ Type to filter (every word must match the name or the id), Up/Down to move, Ente
 
 class SubscriptionScreen(WizardScreen):
     SCREEN_ID = "subscription"
+    RETRIES = frozenset({"pages"})
     LEAD = "Where the setup's resources will live. Type to filter; Enter chooses."
     HELP = HELP
 
     def compose_body(self) -> Iterable[Widget]:
-        yield Picker(placeholder="Filter subscriptions by name or id", empty="No subscription is visible to you.",
-                     id="subscriptions")
+        yield Picker(what="subscriptions", placeholder="Filter subscriptions by name or id",
+                     empty="No subscription is visible to you.", id="subscriptions")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -39,6 +40,9 @@ class SubscriptionScreen(WizardScreen):
         picker.load(lambda: rows_of(catalog.subscriptions(session), _row), wanted=wanted or None,
                     filter_text=answers.get("filter", ""))
         picker.filter_input.focus()
+
+    def load_data(self) -> None:
+        self.query_one(Picker).reload()
 
     @on(FilterList.Highlighted)
     def highlighted(self, event: FilterList.Highlighted) -> None:

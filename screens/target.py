@@ -17,7 +17,8 @@ from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select
 from wizard.targets import TargetKind, choice_kind, kinds
 
 from .base import Collected, Note, WizardScreen, chosen
-from .messages import LoadFailed, PageLoaded
+from .errors import WorkFailed
+from .messages import PageLoaded
 from .target_fields import TargetFields
 
 HELP = """
@@ -48,6 +49,7 @@ reads the secret.
 
 class TargetScreen(WizardScreen):
     SCREEN_ID = "target"
+    RETRIES = frozenset({"container-groups", "batch"})
     LEAD = "Where your workload runs with the identity."
     HELP = HELP
 
@@ -89,8 +91,14 @@ class TargetScreen(WizardScreen):
     def on_page_loaded(self, message: PageLoaded) -> None:
         self.check()  # a kind's fields read their list; what it means may have changed
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.check()
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.check()  # the fields marked their list as not loaded; the base screen shows why
+
+    def load_data(self) -> None:
+        for kind in kinds():
+            fields = self.fields(kind)
+            if fields is not None:
+                fields.load(self.draft.spec.subscription)
 
     @on(RadioSet.Changed)
     @on(Input.Changed)

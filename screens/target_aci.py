@@ -14,7 +14,8 @@ from wizard.azure.names import validate_container_group_name
 from wizard.targets.aci import AciTarget
 
 from .base import field
-from .messages import LoadFailed, PageLoaded, fetched
+from .errors import WorkFailed
+from .messages import PageLoaded
 from .target_fields import TargetFields
 
 if TYPE_CHECKING:
@@ -45,11 +46,12 @@ class AciFields(TargetFields):
         self.wanted = answers.get("existing") or (f"{aci.resource_group or spec.resource_group}/"
                                                   f"{aci.container_group}" if aci.existing else "")
 
-    @work(thread=True, group="container-groups", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="container-groups", exclusive=True, exit_on_error=False,
+          description="list the container groups of the subscription")
     def load(self, subscription: str) -> None:
         from wizard import catalog
         session = self.app.services.session  # type: ignore[attr-defined]
-        self.post_message(fetched("container_groups", lambda: catalog.container_groups(session, subscription)))
+        self.post_message(PageLoaded("container_groups", catalog.container_groups(session, subscription), True))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         if message.source != "container_groups":
@@ -62,9 +64,9 @@ class AciFields(TargetFields):
         if self.wanted in {f"{g.resource_group}/{g.name}" for g in message.rows}:
             select.value = self.wanted
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        if message.source == "container_groups":
-            self.query_one("#existing", Select).prompt = f"Cannot list container groups ({message.reason})"
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "container-groups":
+            self.query_one("#existing", Select).prompt = message.failure.line()
 
     def show(self, choice: str | None) -> None:
         super().show(choice)

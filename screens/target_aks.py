@@ -14,7 +14,8 @@ from textual.widgets import Input, Select
 from wizard.targets.aks import AksTarget, aks_problems
 
 from .base import Collected, Note, WizardScreen, field
-from .messages import LoadFailed, PageLoaded, fetched
+from .errors import WorkFailed
+from .messages import PageLoaded
 
 HELP = """
 **AKS workload identity**: pods of the cluster sign in as the identity with the token Kubernetes projects
@@ -30,6 +31,7 @@ account**: **no secret or certificate is stored anywhere**.
 
 class AksScreen(WizardScreen):
     SCREEN_ID = "details"
+    RETRIES = frozenset({"clusters"})
     HEADING = "AKS workload identity"
     LEAD = "Which pods sign in as the identity: the cluster and the service account they run as."
     HELP = HELP
@@ -69,19 +71,25 @@ class AksScreen(WizardScreen):
             self.load(spec.subscription)
         self.check()
 
-    @work(thread=True, group="clusters", exclusive=True, exit_on_error=False)
+    def load_data(self) -> None:
+        self.query_one("#cluster", Select).prompt = "Loading AKS clusters…"
+        self.load(self.draft.spec.subscription)
+
+    @work(thread=True, group="clusters", exclusive=True, exit_on_error=False,
+          description="list the AKS clusters of the subscription")
     def load(self, subscription: str) -> None:
         from wizard import catalog
-        self.post_message(fetched("clusters", lambda: catalog.aks_clusters(self.services.session, subscription)))
+        self.post_message(PageLoaded("clusters", catalog.aks_clusters(self.services.session, subscription), True))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         self.show_clusters(message.rows)
         self.check()
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.clusters = []
-        self.query_one("#cluster", Select).prompt = "Cannot list clusters: type the issuer below"
-        self.check()
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "clusters":
+            self.clusters = []
+            self.query_one("#cluster", Select).prompt = f"{message.failure.line()}; or type the issuer below"
+            self.check()
 
     def show_clusters(self, clusters: list[Any]) -> None:
         self.clusters = clusters

@@ -13,7 +13,8 @@ from wizard.azure.names import validate_pool_name
 from wizard.targets.batch import BatchTarget
 
 from .base import Note, field
-from .messages import LoadFailed, PageLoaded, fetched
+from .errors import WorkFailed
+from .messages import PageLoaded
 from .target_fields import TargetFields
 
 if TYPE_CHECKING:
@@ -76,18 +77,19 @@ class BatchFields(TargetFields):
         self.query_one("#vm-size", Input).value = answers.get("vm_size", target.vm_size)
         self.query_one("#rescale", Checkbox).value = bool(answers.get("rescale", target.rescale_for_identity))
 
-    @work(thread=True, group="batch", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="batch", exclusive=True, exit_on_error=False,
+          description="list the Batch accounts and pools of the subscription")
     def load(self, subscription: str) -> None:
         from wizard import catalog
         session = self.app.services.session  # type: ignore[attr-defined]
-        self.post_message(fetched("batch", lambda: catalog.batch_accounts(session, subscription)))
+        self.post_message(PageLoaded("batch", catalog.batch_accounts(session, subscription), True))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         if message.source == "batch":
             self.show_accounts(message.rows)
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        if message.source == "batch":
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "batch":
             self.show_accounts(None)
 
     def show_accounts(self, accounts: list[Any] | None) -> None:

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from textual.containers import Vertical
 
+from .errors import RoutesFailures
+
 if TYPE_CHECKING:
     from wizard.spec import Spec
 
 
-class TargetFields(Vertical):
+class TargetFields(RoutesFailures, Vertical):
     DEFAULT_CSS = "TargetFields { height: auto; }"
     refusal: str = ""
     """Why the last `patch` returned None, in the screen's words."""
@@ -21,7 +23,9 @@ class TargetFields(Vertical):
         """Fill in from what was typed last time (`answers`) or from the spec's target."""
 
     def load(self, subscription: str) -> None:
-        """Start reading what the choices need (in a worker): existing container groups, pools, ..."""
+        """Start reading what the choices need (in a worker): existing container groups, pools, ...
+        A failure goes the one route (screens.errors): the worker raises, the fields mark their list as not
+        loaded (`on_work_failed`), the target screen shows why and offers Ctrl+R, which calls this again."""
 
     def show(self, choice: str | None) -> None:
         """Show the parts for `choice` (one of the kind's), or hide everything (None: another kind is picked)."""

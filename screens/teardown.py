@@ -16,12 +16,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from .base import Note
+from .errors import RoutesFailures, WorkFailed
 
 
 class TeardownPlanned(Message):
-    def __init__(self, prepared: Any, problem: str = ""):
+    def __init__(self, prepared: Any):
         super().__init__()
-        self.prepared, self.problem = prepared, problem
+        self.prepared = prepared
 
 
 class TeardownDone(Message):
@@ -30,16 +31,18 @@ class TeardownDone(Message):
         self.summary, self.ok = summary, ok
 
 
-class TeardownScreen(ModalScreen[bool]):
+class TeardownScreen(RoutesFailures, ModalScreen[bool]):
     """Dismissed with True once the setup was torn down, False when nothing was removed."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("ctrl+r", "retry", "Retry", tooltip="Read again what this setup made.")]
 
     def __init__(self, services: Any, path: Path | str, name: str):
         super().__init__()
         self.services, self.path, self.setup = services, Path(path), name
         self.prepared: Any = None
         self.done = False
+        self.plan_failed = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="teardown"):
@@ -57,23 +60,36 @@ class TeardownScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.plan_it()
 
-    @work(thread=True, group="teardown", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="teardown", exclusive=True, exit_on_error=False,
+          description="read what this setup made")
     def plan_it(self, purge: bool = False) -> None:
         from wizard import teardown
-        try:
-            self.post_message(TeardownPlanned(teardown.prepare(self.services.session, self.path, purge=purge)))
-        except Exception as exc:  # noqa: BLE001 - shown, never raised
-            from wizard.azure.errors import explain
-            info = explain(exc)
-            self.post_message(TeardownPlanned(None, f"{info.code}: {info.explanation} {info.fix}"))
+        self.post_message(TeardownPlanned(teardown.prepare(self.services.session, self.path, purge=purge)))
 
     def on_teardown_planned(self, message: TeardownPlanned) -> None:
         self.prepared = message.prepared
-        if message.prepared is None:
-            self.query_one("#teardown-plan", Static).update(f"Cannot plan the teardown: {message.problem}")
-        else:
-            self.query_one("#teardown-plan", Static).update(message.prepared.plan.describe())
+        self.query_one("#teardown-plan", Static).update(message.prepared.plan.describe())
         self._ready()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """screens.errors' one format, in place: the plan's box, or the note under the buttons."""
+        message.shown = True
+        if message.work == "teardown":
+            self.prepared, self.plan_failed = None, True
+            self.refresh_bindings()
+            self.query_one("#teardown-plan", Static).update(message.failure.text() + "\nCtrl+R tries again.")
+            self._ready()
+        else:
+            self.on_teardown_done(TeardownDone(message.failure.text() + "\nTear down again to resume.", False))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.plan_failed if action == "retry" else True
+
+    def action_retry(self) -> None:
+        self.plan_failed = False
+        self.refresh_bindings()
+        self.query_one("#teardown-plan", Static).update("Reading what this setup made…")
+        self.plan_it(self.query_one("#purge", Checkbox).value)
 
     @on(Checkbox.Changed, "#purge")
     def purge_changed(self, event: Checkbox.Changed) -> None:
@@ -99,7 +115,7 @@ class TeardownScreen(ModalScreen[bool]):
         self.query_one("#teardown-note", Note).say("Tearing down…")
         self.carry_out()
 
-    @work(thread=True, group="teardown-run", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="teardown-run", exclusive=True, exit_on_error=False, description="tear down the setup")
     def carry_out(self) -> None:
         import threading
 
@@ -110,12 +126,7 @@ class TeardownScreen(ModalScreen[bool]):
             final = teardown.carry_out(self.prepared, cancel=cancel)
             kept = final.teardown.get("kept", [])
             self.post_message(TeardownDone(f"Torn down. {len(kept)} kept (adopted or not this setup's).", True))
-        except Exception as exc:  # noqa: BLE001 - shown; a rerun resumes where it stopped
-            from wizard.azure.errors import explain
-            info = explain(exc)
-            self.post_message(TeardownDone(f"Stopped: {info.code}: {info.explanation} Tear down again to resume.",
-                                           False))
-        finally:
+        finally:  # a failure goes the one route (on_work_failed): a rerun resumes where it stopped
             self.services.cancels.discard(cancel)
 
     def on_teardown_done(self, message: TeardownDone) -> None:

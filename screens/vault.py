@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Sele
 from wizard.azure.names import validate_vault_name
 
 from .base import Collected, Note, WizardScreen, chosen, field
+from .errors import WorkFailed
 from .messages import PageLoaded, VaultNameChecked
 
 DEBOUNCE_S = 0.4
@@ -39,6 +40,7 @@ MODELS = (("rbac", "Azure RBAC: grants can be limited to one secret (recommended
 
 class VaultScreen(WizardScreen):
     SCREEN_ID = "vault"
+    RETRIES = frozenset({"vaults", "vault-check"})
     LEAD = "The Key Vault that holds the secret. Its name is global across Azure: it is checked as you type."
     HELP = HELP
 
@@ -78,10 +80,18 @@ class VaultScreen(WizardScreen):
         name_input.value = answers.get("name", spec.vault.name)
         name_input.focus()
         self.show()
-        self.load_vaults(spec.subscription)
+        self.load_data()
+
+    def load_data(self) -> None:
+        self.query_one("#existing", Select).prompt = "Loading vaults…"
+        self.load_vaults(self.draft.spec.subscription)
+        name = self.name_value
+        if validate_vault_name(name) is None:
+            self.check_name(name)
 
     # -- background ---------------------------------------------------------------------------------------
-    @work(thread=True, group="vaults", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="vaults", exclusive=True, exit_on_error=False,
+          description="list the Key Vaults of the subscription")
     def load_vaults(self, subscription: str) -> None:
         from wizard import catalog
         self.post_message(PageLoaded("vaults", catalog.vaults(self.services.session, subscription), True))
@@ -93,16 +103,21 @@ class VaultScreen(WizardScreen):
                             for v in message.rows])
         select.prompt = "Choose one to adopt" if message.rows else "No vault in this subscription yet"
 
-    @work(thread=True, group="vault-check", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="vault-check", exclusive=True, exit_on_error=False,
+          description="check whether the vault name is free")
     def check_name(self, name: str) -> None:
         from wizard import catalog
-        from wizard.azure.errors import explain
-        try:
-            result = catalog.check_vault_name(self.services.session, self.draft.spec.subscription, name)
-        except Exception as exc:  # noqa: BLE001 - shown; the plan checks the name again anyway
-            info = explain(exc)
-            result = catalog.VaultNameCheck(name, "error", f"Could not check the name: {info.code}. {info.fix}")
-        self.post_message(VaultNameChecked(result))
+        self.post_message(VaultNameChecked(catalog.check_vault_name(self.services.session,
+                                                                    self.draft.spec.subscription, name)))
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        if message.work == "vaults":
+            self.query_one("#existing", Select).prompt = message.failure.line()
+        elif message.work == "vault-check":  # the plan checks the name again anyway
+            from wizard import catalog
+            self.result = catalog.VaultNameCheck(self.name_value, "error",
+                                                 f"Could not check the name ({message.failure.code}): see above.")
+            self.show()
 
     def on_vault_name_checked(self, message: VaultNameChecked) -> None:
         if message.check.name == self.name_value:  # an answer for a name since changed is stale

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from .errors import RoutesFailures, WorkFailed
 from .services import Services
 from .title_bar import TitleBar
 
@@ -44,18 +45,20 @@ def _when(iso: str) -> str:
     return iso.replace("T", " ")[:16] + "Z" if iso else ""
 
 
-class WelcomeScreen(Screen):
+class WelcomeScreen(RoutesFailures, Screen):
     SCREEN_ID = "welcome"
     HELP = HELP
     BINDINGS = [
         Binding("r", "resume", "Resume"), Binding("n", "new", "Start new"), Binding("o", "open_spec", "Open spec"),
         Binding("s", "sandbox", "Sandbox"), Binding("t", "teardown", "Tear down"),
+        Binding("ctrl+r", "retry", "Retry", tooltip="Check again how you can sign in."),
     ]
 
     def __init__(self, services: Services):
         super().__init__()
         self.services = services
         self.setups: list[Any] = []
+        self.detect_failed = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -85,14 +88,32 @@ class WelcomeScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sandbox" and self.services.sandbox:
             return False  # already on the sandbox: hide the key
+        if action == "retry":
+            return self.detect_failed  # offered only while it could not be checked
         return True
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """Checking the sign-in failed: said in place of "Checking…" (screens.errors' format), with Ctrl+R. A
+        failed list of setups (or of their drift) goes on to the app's notice."""
+        if message.work == "detect":
+            self.detect_failed = True
+            self.refresh_bindings()
+            self.query_one("#connection", Note).say(message.failure.text() + "\nCtrl+R tries again.", "error")
+            message.shown = True
+
+    def action_retry(self) -> None:
+        if self.detect_failed:
+            self.detect_failed = False
+            self.refresh_bindings()
+            self.show_connection()
+            self.detect()
 
     def on_screen_resume(self) -> None:
         # Shown first or again: (re)list the setups once it has painted (reading every state file is a worker's).
         self.call_after_refresh(self.list_setups)
 
     # -- background ---------------------------------------------------------------------------------------
-    @work(thread=True, group="setups", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="setups", exclusive=True, exit_on_error=False, description="list the setups")
     def list_setups(self) -> None:
         from wizard.draft import summaries
 
@@ -102,7 +123,8 @@ class WelcomeScreen(Screen):
         if session is not None:  # then, read from Azure: which of them drifted (the list is already shown)
             self.post_message(SetupsListed(summaries(self.services.state_dir, session=session)))
 
-    @work(thread=True, group="detect", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="detect", exclusive=True, exit_on_error=False,
+          description="check how you can sign in to Azure")
     def detect(self) -> None:
         from wizard.catalog import detect_sign_in, no_sign_in_reason
 
@@ -129,8 +151,8 @@ class WelcomeScreen(Screen):
             table.clear()
             for s in self.setups:
                 progress = "broken" if s.broken else (f"{s.progress} drift" if s.drifted else s.progress)
-                table.add_row(s.name, progress, s.screen, _when(s.updated),
-                              s.target or ("sandbox" if s.cloud == "sandbox" else ""), key=str(s.path))
+                target = s.target or ("" if s.broken else "not chosen yet")  # never the default it starts with
+                table.add_row(s.name, progress, s.screen, _when(s.updated), target, key=str(s.path))
             table.display = bool(self.setups)
             if row and row < len(self.setups):
                 table.move_cursor(row=row)
@@ -151,7 +173,7 @@ class WelcomeScreen(Screen):
         note = self.query_one("#connection", Note)
         session = self.services.session
         if failed:
-            note.say(f"Could not start: {failed}", "error")
+            note.say(failed, "error")  # screens.errors' one format: "Could not sign in. …"
         elif session is not None:
             where = "the sandbox (a local, simulated Azure)" if session.profile.is_sandbox else session.profile.name
             note.say(f"Connected to {where}.", "ok")
@@ -216,12 +238,12 @@ class WelcomeScreen(Screen):
 
     def _open(self, chosen: Any) -> None:
         from wizard.draft import Draft
-        try:
+
+        from .errors import reporting
+        with reporting(self, f"resume {chosen.name}") as outcome:  # e.g. unreadable meanwhile
             draft = Draft.open(chosen.path)
-        except Exception as err:  # noqa: BLE001 - unreadable meanwhile: say so
-            self.notify(str(err), title="Cannot resume", severity="error", markup=False)
-            return
-        self.app.open_setup(draft)
+        if not outcome.failed:
+            self.app.open_setup(draft)
 
     def _free_name(self) -> str:
         taken = {s.name for s in self.setups}
@@ -247,12 +269,12 @@ class WelcomeScreen(Screen):
         if not name:
             return
         from wizard.draft import Draft
-        try:
+
+        from .errors import reporting
+        with reporting(self, f"start {name}") as outcome:  # e.g. created by another wizard meanwhile
             draft = Draft.start(name, directory=self.services.state_dir, cloud=self.services.cloud)
-        except Exception as err:  # noqa: BLE001 - e.g. created by another wizard meanwhile
-            self.notify(str(err), title="Cannot start", severity="error", markup=False)
-            return
-        self.app.open_setup(draft)
+        if not outcome.failed:
+            self.app.open_setup(draft)
 
     @on(Button.Pressed, "#open")
     def action_open_spec(self) -> None:
@@ -269,13 +291,13 @@ class WelcomeScreen(Screen):
         if not path:
             return
         from wizard.draft import Draft
-        try:
+
+        from .errors import reporting
+        with reporting(self, f"open {path}") as outcome:  # a bad spec, or a setup of that name exists
             draft = Draft.from_spec_file(Path(path).expanduser(), directory=self.services.state_dir,
                                          cloud=self.services.cloud)
-        except Exception as err:  # noqa: BLE001 - a bad spec, or a setup of that name exists
-            self.notify(str(err), title="Cannot open", severity="error", markup=False, timeout=12)
-            return
-        self.app.open_setup(draft)
+        if not outcome.failed:
+            self.app.open_setup(draft)
 
     @on(Button.Pressed, "#teardown")
     def action_teardown(self) -> None:

@@ -319,7 +319,7 @@ def _capture_federations(clients: Any, out: Captured, identity: Any, feds: list[
             if found is not None:
                 credential.name = str(found.name)
             else:
-                reproduce.missing_credentials.append(credential.credential_name(repository))
+                reproduce.missing_credentials.append(credential.credential_name(github.repository))
             github.credentials.append(credential)
         out.spec.target = github
     for fed in feds:

@@ -252,7 +252,6 @@ def sign_in(cloud: str, kind: str, *, prompt: Callable[[str, str, Any], None] | 
     `prompt(verification_uri, user_code, expires_on)` shows the device code (called from this thread).
     """
     from .azure.clients import make_credential
-    from .azure.errors import explain
     from .azure.profiles import profile_for
     from .session import Session
     try:
@@ -263,8 +262,11 @@ def sign_in(cloud: str, kind: str, *, prompt: Callable[[str, str, Any], None] | 
     try:
         session.operator  # noqa: B018 - reading the token is the proof
     except Exception as exc:  # noqa: BLE001 - any credential failure is explained the same way
-        info = explain(exc)
-        raise SignInFailed(f"{info.explanation} {info.fix}".strip()) from None
+        from .azure.signin import Attempt, diagnose  # its real cause (no network, expired, tenant...) and the fix
+        word = {"device_code": "device", "managed_identity": "msi", "auto": "default"}.get(kind, kind)
+        problem = diagnose(exc, Attempt(word, profile.authority_host, profile.arm_url, profile.az_cloud_name,
+                                        rerun="sign in again"))
+        raise SignInFailed(f"{problem.explanation[:1].upper()}{problem.explanation[1:]} Fix: {problem.fix}") from None
     return session
 
 

@@ -35,11 +35,26 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sandbox", action="store_true", help="use the embedded local sandbox (persistent)")
     group.add_argument("--sandbox-reset", action="store_true", help="with --sandbox: start it afresh")
     group.add_argument("--sandbox-descriptor", metavar="FILE", help="use a running `mi-wizard sandbox serve`")
-    group.add_argument("--cloud", default="public", choices=("public", "china", "usgov"), help="Azure cloud")
+    group.add_argument("--cloud", default=None, choices=("public", "china", "usgov"),
+                       help="Azure cloud (default: the spec's or the setup's `cloud`, else public; a different "
+                            "value is refused)")
+    group.add_argument("--auth", choices=("cli", "env", "device", "msi", "default"), default=None,
+                       help="how to sign in: cli (az login), env (AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+                            "AZURE_CLIENT_SECRET), device (a code to enter in a browser), msi (this machine's "
+                            "managed identity), default (the DefaultAzureCredential chain). Default: cli when az is "
+                            "signed in, else the chain")
+    group.add_argument("--tenant", default=None, metavar="TENANT_ID",
+                       help="the Entra tenant to sign in to (default: the sign-in's own)")
     group.add_argument("--json", action="store_true",
                        help="machine-readable output: the result on stdout, progress events as JSON lines on stderr")
     group.add_argument("--debug", action="store_true",
                        help="log each HTTP call (method, URL, status, time) on stderr; never a body or a header")
+
+
+def _subscription_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subscription", default=None, metavar="NAME_OR_ID",
+                        help="the subscription (name or id) instead of the spec's; without it and without one in "
+                             "the spec, AZURE_SUBSCRIPTION_ID")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 0 when nothing would change, 2 when changes are pending (3: problems)")
     plan.add_argument("--secret-from", default=None, help="env:NAME, file:PATH or stdin (never the value)")
+    _subscription_option(plan)
     _connection_options(plan)
     apply = sub.add_parser("apply", help="carry out a spec or a saved plan (resumes a half-finished setup)")
     apply.add_argument("spec", type=Path, help="a spec (TOML), or a plan saved by `plan --out`")
@@ -69,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--yes", action="store_true", help="apply without asking")
     apply.add_argument("--secret-from", default=None, help="env:NAME, file:PATH, stdin or prompt (never the value)")
     apply.add_argument("--no-verify", action="store_true", help="skip the verification after apply")
+    _subscription_option(apply)
     _connection_options(apply)
     status = sub.add_parser("status", help="show a setup's progress and, from Azure, what no longer holds (drift)")
     status.add_argument("state", nargs="?", help="a state file or setup name (default: list all setups)")

@@ -18,13 +18,10 @@ Command = Callable[[Any], int]
 
 
 def _session(args: Any) -> Session | None:
-    from .session import SessionError, open_session
-    try:
-        return open_session(cloud=args.cloud, sandbox=args.sandbox, sandbox_descriptor=args.sandbox_descriptor,
-                            sandbox_reset=args.sandbox_reset)
-    except SessionError as err:
-        print(f"mi-wizard: {err}", file=sys.stderr)
-        return None
+    """Signed in as the options say (wizard/connect.py): None when signing in failed (said, with the fix). plan and
+    apply sign in once their input is checked (`_workspace`)."""
+    from .connect import open_for
+    return open_for(args, prove=getattr(args, "command", "") not in ("plan", "apply"))
 
 
 def _with_session(command: Callable[[Any, Session], int]) -> Command:
@@ -101,11 +98,12 @@ def _has_terminal() -> bool:
 def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
     """The setup named on the command line, opened for planning and applying (every input is checked by its
     plan before the first write: bad input is exit 2 and nothing made)."""
+    from .connect import chosen_subscription
     from .secrets import parse_secret_source
     from .spec import SpecError, load_spec
     from .spec_values import setup_name_problem
     from .workspace import Workspace
-    spec = _spec_arg(args, load_spec)
+    spec = chosen_subscription(args, _spec_arg(args, load_spec))
     if secret_from == "prompt" and not args.secret_from and not _has_terminal():
         secret_from = None  # the default prompt needs a terminal; without one the plan says a source is missing
     source = parse_secret_source(secret_from) if secret_from else None
@@ -119,6 +117,8 @@ def _workspace(args: Any, session: Any, *, secret_from: str | None) -> Any:
         bound = binding_problem(store.load(), spec, str(store.path))
         if bound:
             raise SpecError(bound)
+    from .connect import prove_signin
+    prove_signin(args, session)  # after every input check: bad input is refused before Azure is asked anything
     return Workspace(session, spec, store, sink=sink, secret_source=source,
                      probe=not getattr(args, "no_verify", False))
 
@@ -151,11 +151,15 @@ def _guarded(fn: Command) -> Command:
         from .progress import Cancelled
         from .saved_plan import StalePlan
         from .secrets import SecretSourceError
-        from .session import SessionError
+        from .session import SessionError, SignInFailed
         from .spec import SpecError
         from .state import StateError
         try:
             return fn(args)
+        except SignInFailed as err:  # its real cause and the one command that fixes it (wizard/azure/signin.py)
+            from .connect import report_failure
+            report_failure(args, err)
+            return NO_SIGN_IN
         except (SpecError, StateError, SecretSourceError, SessionError) as err:
             emit(args, f"mi-wizard: {err}", {"error": {"code": type(err).__name__, "message": str(err)}})
             return BAD_INPUT
@@ -243,8 +247,8 @@ def cmd_apply(args: Any, session: Any) -> int:
         emit(args, "Applied (not verified)." + ("\n\nNext steps:\n" + steps if steps else ""),
              {"applied": True, "state": str(workspace.store.path), "next_steps": steps})
         return OK
-    done = ("Verified: the workload can read the secret." if workspace.spec.uses_vault else
-            "Verified: every link holds.")
+    from .verify_summary import passed_summary
+    done = passed_summary(report.to_dict(), uses_vault=workspace.spec.uses_vault)
     broken = report.broken
     emit(args, (done + ("\n\nNext steps:\n" + steps if steps else "")) if report.passed else
          f"Applied, but verification {'could not finish' if broken.pending else 'found a broken link'}: "
@@ -286,8 +290,8 @@ def cmd_status(args: Any) -> int:
     drift, code = None, OK
     if not args.offline:
         drift, code = _drift(args, state)
-    done, total = state.progress()
-    lines = [f"{state.name}: {done}/{total} steps (state {store.path}, serial {state.serial})"]
+    from .setup_progress import progress_text  # counted as the setups list counts them
+    lines = [f"{state.name}: {progress_text(state)} steps (state {store.path}, serial {state.serial})"]
     for step_id, record in state.steps.items():
         lines.append(f"  {step_id:16} {record.status:8} {_action_words(record.status, record.action):12} "
                      f"{record.reason}")
@@ -341,7 +345,9 @@ def cmd_verify(args: Any, session: Any) -> int:
     report = verify_state(session, state, sink=_json_event if args.json else _print_event,
                           probe=not args.no_probe)
     broken = report.broken
-    emit(args, "Verified." if report.passed else f"Broken link: {broken.name if broken else '-'}", report.to_dict())
+    from .verify_summary import passed_summary
+    emit(args, passed_summary(report.to_dict(), uses_vault=bool(state.spec.get("vault", {}).get("name")))
+         if report.passed else f"Broken link: {broken.name if broken else '-'}", report.to_dict())
     return OK if report.passed else VERIFY_FAILED
 
 

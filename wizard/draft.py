@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .setup_progress import TARGET_CHOSEN, progress_text, target_text
 from .spec import Spec, load_spec
 from .state import State, StateStore, list_setups
 
@@ -37,6 +38,20 @@ SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_
                  "identity": "Identity", "vault": "Key Vault", "secret": "Secret", "permissions": "Permissions",
                  "target": "Target", "details": "Target details", "grants": "Other access",
                  "review": "Review", "apply": "Apply", "result": "Result"}
+
+
+def resume_screen(state: State) -> str:
+    """The screen a setup resumes at: the one it was left on; for a setup the CLI made (no screen saved) the
+    result once verified, the review once anything was planned or applied, else sign-in."""
+    screen = str(state.ui.get("screen", ""))
+    screen = RENAMED_SCREENS.get(screen, screen)
+    if screen in SCREENS:
+        return screen
+    verify = state.steps.get("verify")
+    if verify is not None and verify.status in ("done", "failed"):
+        return "result"
+    return "review" if state.steps else "signin"
+
 
 def screen_needed(screen: str, spec: Spec, target_answers: dict[str, Any]) -> bool:
     """Whether a setup with this spec (and these target-screen answers) shows `screen`.
@@ -92,11 +107,12 @@ class DraftSummary:
     name: str
     path: Path
     progress: str
-    """"4/8" once planned (finished steps of planned steps), else "-"."""
+    """"4/8" once planned (finished of needed steps: setup_progress), else "-"."""
     screen: str
-    """Where the person was (a title from SCREEN_TITLES)."""
+    """Where it resumes (a title from SCREEN_TITLES)."""
     updated: str
     target: str
+    """"" until the target is chosen."""
     cloud: str
     broken: str | None = None
     drift: Drift | None = None
@@ -120,11 +136,12 @@ class Draft:
               cloud: str = "public", at: str = "signin") -> Draft:
         """Create the setup's state file (refused when one exists) and stand at screen `at`."""
         store = StateStore.for_setup(name, directory)
+        chosen = spec is not None  # a given spec (a spec file) names its target; the default's is not chosen
         spec = spec or default_spec(name)
         spec.name = name
         store.create(name, spec.to_dict())
         draft = cls(store)
-        draft.record(at=at, ui={"cloud": cloud})
+        draft.record(at=at, ui={"cloud": cloud, TARGET_CHOSEN: chosen})
         return draft
 
     @classmethod
@@ -152,9 +169,7 @@ class Draft:
     @property
     def screen(self) -> str:
         """The screen to resume at."""
-        screen = str(self.state.ui.get("screen", ""))
-        screen = RENAMED_SCREENS.get(screen, screen)
-        return screen if screen in SCREENS else "signin"
+        return resume_screen(self.state)
 
     @property
     def cloud(self) -> str:
@@ -191,6 +206,8 @@ class Draft:
             if spec:
                 _merge(state.spec, spec)
                 Spec.from_dict(state.spec)  # refuse a patch that would make the spec unreadable
+                if "target" in spec:  # confirmed on the target (or its details) screen: the list shows it now
+                    state.ui[TARGET_CHOSEN] = True
             if answers is not None and screen:
                 state.ui.setdefault("answers", {})[screen] = answers
             if ui:
@@ -262,12 +279,10 @@ def summaries(directory: Path | str | None = None, *, session: Session | None = 
         except Exception as err:  # noqa: BLE001 - changed under our feet: show it as broken
             out.append(DraftSummary(s.name, s.path, "-", "", "", "", "", broken=str(err)))
             continue
-        done, total = state.progress()
-        screen = state.ui.get("screen", "signin")
-        screen = RENAMED_SCREENS.get(screen, screen)
+        screen = resume_screen(state)
         cloud = str(state.ui.get("cloud", "public"))
-        summary = DraftSummary(s.name, s.path, f"{done}/{total}" if total else "-", SCREEN_TITLES.get(screen, screen),
-                               s.updated, s.target, cloud)
+        summary = DraftSummary(s.name, s.path, progress_text(state), SCREEN_TITLES.get(screen, screen),
+                               s.updated, target_text(state), cloud)
         if session is not None and cloud == here:
             from .drift import setup_drift
             summary.drift = setup_drift(session, state)

@@ -29,7 +29,7 @@ def next_steps(spec: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str:
         sections.append(_read_secret(identity, secret_uri, "Code that runs with this identity reads the secret so:"))
     grants = (outputs.get("grants") or {}).get("grants", [])
     if grants:
-        sections.append(_grants(identity, grants))
+        sections.append(_grants(identity, grants, str(spec.get("cloud") or "public")))
     return f"\n{RULE}\n".join(s.rstrip() for s in sections if s) + "\n"
 
 
@@ -64,12 +64,12 @@ def _read_secret(identity: dict[str, Any], secret_uri: str, intro: str) -> str:
     return f"{intro}\n\n{python_reader(identity['client_id'], secret_uri)}"
 
 
-def _grants(identity: dict[str, Any], grants: list[dict[str, Any]]) -> str:
+def _grants(identity: dict[str, Any], grants: list[dict[str, Any]], cloud: str = "public") -> str:
     lines = [f"Other access for {identity.get('name')}:"]
     for g in grants:
         lines.append(f"  - {g.get('role')} on {g.get('label') or g.get('scope')}"
                      + (f" ({g['note']})" if g.get("note") else ""))
-        snippet = _grant_snippet(identity, g.get("scope", ""))
+        snippet = _grant_snippet(identity, g.get("scope", ""), cloud)
         if snippet:
             lines.append(f"      {snippet}")
     return "\n".join(lines)
@@ -85,7 +85,7 @@ def subscription_of(rid: str) -> str:
         return ""  # the snippet shows an empty subscription-id rather than failing the whole text
 
 
-def _grant_snippet(identity: dict[str, Any], scope: str) -> str:
+def _grant_snippet(identity: dict[str, Any], scope: str, cloud: str = "public") -> str:
     """How the workload uses a grant on this scope: its storage account, registry or vault (a container's,
     a secret's, are their top-level resource's)."""
     from .azure import scopes
@@ -95,7 +95,9 @@ def _grant_snippet(identity: dict[str, Any], scope: str) -> str:
         return ""
     top = info.top_type
     if top == "microsoft.storage/storageaccounts":
-        return f"BlobServiceClient('https://{info.names[0]}.blob.core.windows.net', credential)"
+        from .azure.clouds import CLOUDS, PUBLIC
+        suffix = CLOUDS.get(cloud, PUBLIC).storage_suffix  # each cloud's storage DNS suffix
+        return f"BlobServiceClient('https://{info.names[0]}.blob.{suffix}', credential)"
     if top == "microsoft.containerregistry/registries":
         return f"az login --identity --client-id {identity['client_id']} && az acr login --name {info.names[0]}"
     if top == "microsoft.keyvault/vaults":

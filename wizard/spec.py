@@ -78,6 +78,9 @@ class SecretSpec:
     new_version: bool = False
     """Write a new version even when the secret exists (otherwise an existing secret is kept)."""
     content_type: str = ""
+    if_soft_deleted: str = "recover"
+    """When the name is held by a soft-deleted secret: recover (default; a given value becomes a new version), purge
+    (destroy it and store the value anew; impossible in a purge-protected vault), or stop."""
 
 
 @dataclass
@@ -161,6 +164,8 @@ class Spec:
 
         from .spec_values import setup_name_problem, value_problems
         check("name", setup_name_problem(self.name))
+        from .azure.clouds import cloud_problem
+        check("cloud", cloud_problem(self.cloud))
         if not self.subscription:
             problems.append("subscription: set the subscription id or display name.")
         check("resource_group", names.validate_resource_group_name(self.resource_group))
@@ -172,6 +177,7 @@ class Spec:
         for label, value, allowed in (("vault.access_model", self.vault.access_model, ACCESS_MODELS),
                                       ("grant.scope", self.grant.scope, GRANT_SCOPES),
                                       ("vault.if_soft_deleted", self.vault.if_soft_deleted, SOFT_DELETED_CHOICES),
+                                      ("secret.if_soft_deleted", self.secret.if_soft_deleted, SOFT_DELETED_CHOICES),
                                       ("vault.secret_write", self.vault.secret_write, SECRET_WRITES)):
             if value not in allowed:
                 problems.append(f"{label}: '{value}' is not one of {', '.join(allowed)}.")

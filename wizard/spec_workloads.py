@@ -10,8 +10,19 @@ from dataclasses import dataclass
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+"""The public cloud's token-exchange audience: a spec's default. Each cloud has its own (wizard/azure/clouds.py,
+which cites Microsoft's list): `token_exchange_audience` turns the default into the setup's cloud's."""
 MAX_FEDERATED_CREDENTIALS = 20
 """Azure's limit per user-assigned identity."""
+
+
+def token_exchange_audience(cloud: str, audience: str = TOKEN_EXCHANGE_AUDIENCE) -> str:
+    """The audience a federated credential of a setup in `cloud` is written with: the spec's own, except that the
+    default (the public cloud's) becomes the cloud's own, which is what its Entra ID and azure/login expect."""
+    from .azure.clouds import CLOUDS
+    if audience == TOKEN_EXCHANGE_AUDIENCE and cloud in CLOUDS:
+        return CLOUDS[cloud].token_exchange_audience
+    return audience
 
 
 @dataclass

@@ -323,7 +323,7 @@ class SetupSummary:
     name: str
     path: Path
     progress: str = ""
-    """"4/8": finished steps of known steps."""
+    """"4/8": finished of needed steps; "-" before anything was planned (wizard.setup_progress)."""
     updated: str = ""
     target: str = ""
     """e.g. "ACI cg-prefect", or "" when the setup has no target."""
@@ -362,9 +362,9 @@ def list_setups(directory: Path | str | None = None) -> list[SetupSummary]:
         except (StateError, OSError) as err:
             out.append(SetupSummary(name=path.stem, path=path, broken=str(err)))
             continue
-        done, total = state.progress()
-        out.append(SetupSummary(name=state.name or path.stem, path=path, progress=f"{done}/{total}",
-                                updated=state.updated, target=describe_target(state.spec)))
+        from .setup_progress import progress_text, target_text  # counts of the steps the spec needs now
+        out.append(SetupSummary(name=state.name or path.stem, path=path, progress=progress_text(state),
+                                updated=state.updated, target=target_text(state)))
     return out
 
 

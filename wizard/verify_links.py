@@ -40,8 +40,14 @@ def check_federation(checker: Checker, identity: Any, fed: dict[str, Any]) -> No
         who.resource_group, who.name))
     matching = [c for c in credentials if c.subject == fed["subject"]]
     if not matching:
+        from .targets.github_repo import name_form
+        # GitHub's two subject forms (with and without the ids) of one repository: a repository emits only one.
+        twin = next((c for c in credentials if fed["subject"].startswith("repo:") and c.subject != fed["subject"]
+                     and name_form(c.subject) == name_form(fed["subject"])), None)
+        form = (f" ({twin.name} trusts {twin.subject}, the other form of GitHub's subject: a repository's tokens "
+                "carry only one form)") if twin is not None else ""
         checker.add(Link(label, False, f"No federated credential on {identity.name} trusts the subject "
-                                       f"{fed['subject']}: that workload cannot sign in as the identity.",
+                                       f"{fed['subject']}{form}: that workload cannot sign in as the identity.",
                          "Add it (resume the setup, or az identity federated-credential create --issuer ... "
                          f"--subject '{fed['subject']}')."))
     else:

@@ -54,6 +54,9 @@ class Workspace:
             clients = self.session.for_subscription(self.session.resolve_subscription(self.spec.subscription))
             self._engine = Engine(self.spec, clients, self.store, operator=self.session.operator, sink=self.sink,
                                   cancel=self.cancel, secret_source=self.secret_source, probe=self.probe)
+            # The cloud it is made on, as the wizard records it: a setup the CLI made is then listed (and resumed)
+            # on the right one. Saved with the state's first write.
+            self._engine.open_state().ui.setdefault("cloud", self.session.profile.name)
         return self._engine
 
     # ---- the sequence ------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_a_signal_saves_and_exits_6_like_ctrl_c_and_the_run_resumes(sandbox, tmp
     assert state["steps"]["grant"]["status"] == "done" and state["steps"]["aci"]["status"] != "done"
     resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "Verified" in resumed.stdout
+    assert "Verification passed" in resumed.stdout
     assert SECRET_VALUE not in out + err + resumed.stdout + resumed.stderr
 
 

@@ -65,7 +65,7 @@ async def test_list_shows_at_once_then_marks_the_drifted_setup_and_resume_says_w
         assert by_name["elsewhere"].drift is None  # made on Azure: not read through the sandbox
         text = screen_text(app)
         row = next(line for line in text.splitlines() if line.strip().startswith("drifted "))
-        assert row.split()[1:3] == ["7/8", "drift"]  # its progress, marked (verify is pending: not run here)
+        assert row.split()[1:3] == ["7/7", "drift"]  # its progress (every step done), marked
         assert "Changed in Azure since the last run: drifted (grant removed)" in text
 
         table = welcome.query_one("#setups")

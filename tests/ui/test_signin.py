@@ -71,7 +71,7 @@ async def test_a_failed_sign_in_says_why(monkeypatch, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await start_on_sign_in(pilot)
         await pilot.click("#sign-in")
-        await wait_for(pilot, lambda: "Sign-in did not work" in screen_text(app), what="the failure")
+        await wait_for(pilot, lambda: "Could not sign in" in screen_text(app), what="the failure")
         assert "az login" in screen_text(app) and not app.screen.can_advance
 
 

@@ -173,6 +173,7 @@ async def test_a_github_oidc_setup_without_a_vault(make, state_dir, sandbox):
         await next_to(pilot, "TargetScreen")  # no secret, no permissions screen
         pick(app, "#kind", "github")
         await next_to(pilot, "GithubScreen", ready=False)
+        pick(app, "#subject-form", "name")  # the demo's contoso/infra predates immutable subjects
         await type_text(pilot, "#repository", "contoso/infra")
         await type_text(pilot, "#entity-value", "release/*")
         await wait_for(pilot, lambda: "wildcard" in text_of(app, "#status"), what="the wildcard rule")

@@ -261,9 +261,11 @@ def test_list_setups_reports_broken_files_instead_of_raising(tmp_path):
     summaries = list_setups(d)
     assert [s.name for s in summaries] == ["alpha", "beta", "broken"]
     alpha, beta, broken = summaries
-    assert (alpha.progress, alpha.target, alpha.broken) == ("1/2", "ACI cg-demo", None)
+    # Progress counts the steps the spec needs (resource group, identity, container group): the vault record is
+    # not one of them. Nothing planned yet: no count ("-", not "0/0"); a spec without a target says so.
+    assert (alpha.progress, alpha.target, alpha.broken) == ("1/3", "ACI cg-demo", None)
     assert alpha.updated == a.updated and alpha.path == d / "alpha.json"
-    assert (beta.progress, beta.target, beta.broken) == ("0/0", "", None)
+    assert (beta.progress, beta.target, beta.broken) == ("-", "none", None)
     assert "not valid JSON" in broken.broken and broken.progress == ""
     assert list_setups(tmp_path / "nowhere") == []
 

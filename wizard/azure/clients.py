@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .clouds import CLOUDS
+from .clouds import PUBLIC as PUBLIC_CLOUD
 from .http_debug import per_call_policies
 from .profiles import CloudProfile
 
@@ -16,27 +18,62 @@ if TYPE_CHECKING:
 _C = TypeVar("_C")
 
 
-def make_credential(profile: CloudProfile, kind: str = "auto", **kwargs: Any) -> TokenCredential:
-    """A credential for `profile`: client secret (sandbox, env service principal), Azure CLI, device code or MI."""
+AUTH_KINDS = {"cli": "cli", "env": "env", "device": "device_code", "device_code": "device_code",
+              "msi": "managed_identity", "managed_identity": "managed_identity", "default": "default",
+              "auto": "default", "client_secret": "client_secret"}
+"""`--auth` words (and the UI's kind names) -> the credential made for them."""
+
+
+def make_credential(profile: CloudProfile, kind: str = "auto", *, tenant: str | None = None,
+                    **kwargs: Any) -> TokenCredential:
+    """A credential for `profile`: the sandbox's operator (client secret, unless `kind` names another way), the
+    Azure CLI's login, an environment service principal, a device code, a managed identity, or the
+    DefaultAzureCredential chain. `tenant` (--tenant) replaces the profile's tenant where the way takes one."""
     import azure.identity as identity
+    # No way named ("auto"): on the sandbox its operator's secret; elsewhere the chain.
+    chosen = "client_secret" if kind == "auto" and profile.is_sandbox else AUTH_KINDS.get(kind, kind)
     common = dict(profile.transport_kwargs())
-    if profile.is_sandbox or kind == "client_secret":
+    tenant_id = tenant or profile.tenant_id
+    if chosen == "client_secret":
         # A missing id or secret is refused by the SDK ("... should be ..."), as None or as "" alike.
-        return identity.ClientSecretCredential(profile.tenant_id or "", profile.client_id or "",
+        return identity.ClientSecretCredential(tenant_id or "", profile.client_id or "",
                                                profile.client_secret or "", authority=profile.authority_host,
                                                disable_instance_discovery=profile.is_sandbox, **common)
-    if kind == "cli":
-        # No tenant ("" like None): the CLI's own default tenant.
-        return identity.AzureCliCredential(tenant_id=profile.tenant_id or "", process_timeout=30)
-    if kind == "env":
-        return identity.EnvironmentCredential(authority=profile.authority_host, **common)
-    if kind == "device_code":
-        return identity.DeviceCodeCredential(tenant_id=profile.tenant_id, authority=profile.authority_host,
-                                             prompt_callback=kwargs.get("prompt_callback"), **common)
-    if kind == "managed_identity":
-        return identity.ManagedIdentityCredential(client_id=kwargs.get("client_id"), **common)
-    return identity.DefaultAzureCredential(authority=profile.authority_host, exclude_interactive_browser_credential=True,
-                                           **common)
+    if chosen == "cli":
+        # No tenant ("" like None): the CLI's own default tenant. az reads its own cloud and CA settings.
+        return identity.AzureCliCredential(tenant_id=tenant or "", process_timeout=30)
+    if chosen == "env":
+        return identity.EnvironmentCredential(authority=profile.authority_host,
+                                              disable_instance_discovery=profile.is_sandbox, **common)
+    if chosen == "device_code":
+        return identity.DeviceCodeCredential(tenant_id=tenant_id or "organizations", authority=profile.authority_host,
+                                             prompt_callback=kwargs.get("prompt_callback"),
+                                             disable_instance_discovery=profile.is_sandbox, **common)
+    if chosen == "managed_identity":
+        import os  # a user-assigned identity is named by AZURE_CLIENT_ID, as the chain reads it
+        return identity.ManagedIdentityCredential(client_id=kwargs.get("client_id") or os.environ.get(
+            "AZURE_CLIENT_ID") or None, **common)
+    chain = identity.DefaultAzureCredential(authority=profile.authority_host,
+                                            exclude_interactive_browser_credential=True,
+                                            **({"additionally_allowed_tenants": [tenant]} if tenant else {}),
+                                            **({"disable_instance_discovery": True} if profile.is_sandbox else {}),
+                                            **common)
+    return _InTenant(chain, tenant) if tenant else chain
+
+
+class _InTenant:
+    """The chain asked for tokens of one tenant (DefaultAzureCredential takes no tenant_id of its own; each of its
+    credentials takes one per request)."""
+
+    def __init__(self, inner: Any, tenant: str):
+        self.inner, self.tenant = inner, tenant
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("tenant_id", self.tenant)
+        return self.inner.get_token(*scopes, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 POOL_SIZE = 32
@@ -56,10 +93,7 @@ def pooled_transport(**config: Any) -> Any:
     return RequestsTransport(session=session, session_owner=True, **config)
 
 
-BATCH_SCOPES = {"public": "https://batch.core.windows.net//.default",
-                "sandbox": "https://batch.core.windows.net//.default",
-                "china": "https://batch.chinacloudapi.cn/.default",
-                "usgov": "https://batch.core.usgovcloudapi.net/.default"}
+BATCH_SCOPES = {**{c.name: c.batch_scope for c in CLOUDS.values()}, "sandbox": PUBLIC_CLOUD.batch_scope}
 
 
 class AzureClients:

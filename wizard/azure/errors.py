@@ -22,7 +22,7 @@ class Explained:
 
 
 INPUT_ERRORS = frozenset({"SpecError", "SecretSourceError", "StateError", "StateConflict", "StateLocked",
-                          "StateNotFound", "SessionError", "StalePlan"})
+                          "StateNotFound", "SessionError", "StalePlan", "SignInFailed", "ConnectionConflict"})
 """mi-wizard's refusals of bad input (their messages say what is wrong and the fix): never called a bug."""
 
 # code -> (plain explanation, fix)

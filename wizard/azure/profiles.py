@@ -7,6 +7,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import clouds
+from .clouds import Cloud
+
 
 @dataclass(frozen=True)
 class CloudProfile:
@@ -29,6 +32,12 @@ class CloudProfile:
     imds_url: str | None = None
     subscription_ids: tuple[str, ...] = ()
     probe_image: str = "mcr.microsoft.com/azure-cli"
+    storage_suffix: str = "core.windows.net"
+    token_exchange_audience: str = "api://AzureADTokenExchange"
+    az_cloud_name: str = "AzureCloud"
+    """The Azure CLI's name of this cloud (`az cloud set --name ...`)."""
+    github_api_url: str = "https://api.github.com"
+    """GitHub's REST API (the GitHub target reads repository ids there); the sandbox serves a stand-in."""
 
     @property
     def is_sandbox(self) -> bool:
@@ -49,14 +58,18 @@ class CloudProfile:
         return replace(self, client_id=client_id, client_secret=client_secret)
 
 
-PUBLIC = CloudProfile("public", "https://management.azure.com", "https://login.microsoftonline.com",
-                      "https://management.azure.com/.default", ".vault.azure.net", "https://vault.azure.net/.default")
-CHINA = CloudProfile("china", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
-                     "https://management.chinacloudapi.cn/.default", ".vault.azure.cn", "https://vault.azure.cn/.default")
-USGOV = CloudProfile("usgov", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
-                     "https://management.usgovcloudapi.net/.default", ".vault.usgovcloudapi.net",
-                     "https://vault.usgovcloudapi.net/.default")
+def _profile(c: Cloud) -> CloudProfile:
+    return CloudProfile(c.name, c.arm_url, c.authority_host, c.arm_scope, c.keyvault_suffix, c.keyvault_scope,
+                        storage_suffix=c.storage_suffix, token_exchange_audience=c.token_exchange_audience,
+                        az_cloud_name=c.az_name)
+
+
+PUBLIC, CHINA, USGOV = (_profile(c) for c in (clouds.PUBLIC, clouds.CHINA, clouds.USGOV))
 CLOUDS = {p.name: p for p in (PUBLIC, CHINA, USGOV)}
+
+
+AZ_SANDBOX_CLOUD = "mi-wizard-sandbox"
+"""What the sandbox's descriptor tells `az cloud register` to call it (wizard/sandbox/descriptor.py)."""
 
 
 def sandbox_profile(descriptor: dict[str, Any]) -> CloudProfile:
@@ -68,7 +81,7 @@ def sandbox_profile(descriptor: dict[str, Any]) -> CloudProfile:
         verify_challenge_resource=False, polling_interval=0.2, tenant_id=descriptor["tenant_id"],
         client_id=descriptor["client_id"], client_secret=descriptor["client_secret"],
         imds_url=descriptor["imds_url"], subscription_ids=tuple(descriptor.get("subscription_ids", ())),
-        probe_image="sandbox/python3")
+        probe_image="sandbox/python3", az_cloud_name=AZ_SANDBOX_CLOUD, github_api_url=f"{descriptor['arm_url']}/_sandbox/github/api")
 
 
 def load_descriptor(path: Path | str) -> dict[str, Any]:
@@ -91,7 +104,7 @@ def load_descriptor(path: Path | str) -> dict[str, Any]:
 
 
 def profile_for(cloud: str) -> CloudProfile:
-    try:
-        return CLOUDS[cloud]
-    except KeyError:
-        raise ValueError(f"Unknown cloud {cloud!r}: use one of {', '.join(CLOUDS)} or --sandbox.") from None
+    problem = clouds.cloud_problem(cloud)
+    if problem:
+        raise ValueError(f"{problem} (Or --sandbox for the local sandbox.)")
+    return CLOUDS[cloud]

@@ -135,7 +135,7 @@ def federations(spec: Spec) -> list[Federation]:
         return [Federation(target.name, target.subject, target.audience, target.issuer,
                            "" if target.issuer else target.cluster, spec.target_group)]
     if isinstance(target, GithubTarget):
-        return [Federation(c.credential_name(target.repository), c.subject(target.repository), target.audience,
+        return [Federation(c.credential_name(target.repository), target.subject(c), target.audience,
                            target.effective_issuer) for c in target.credentials]
     return []
 
@@ -204,6 +204,10 @@ def not_covered(spec: Spec, fmt: str) -> list[str]:
             out.append("vault.secret_write = \"data_plane\": the secret is written through ARM here")
         if spec.vault.if_soft_deleted != "recover" or fmt != "az":
             out.append("a vault name held by a soft-deleted vault (recover or purge it first)")
+        # Deleted secrets are seen only through the data plane, which the ARM write here needs no role for.
+        how = "purge" if spec.secret.if_soft_deleted == "purge" else "recover"
+        out.append(f"a secret name held by a soft-deleted secret ({how} it first: `az keyvault secret {how} "
+                   f"--vault-name {spec.vault.name} --name {spec.secret.name}`)")
         out.append("adopting a vault that exists already: " + ("it is used as it is" if fmt == "az" else
                                                                "a deployment would restate its properties"))
     out.append("verification: run `mi-wizard doctor --identity ID ...` on what it made")

@@ -70,7 +70,7 @@ def dispatch(sandbox: Sandbox, request: Request) -> Response:
             check_subscription(sandbox, request)
         fault = sandbox.realism.take_fault(operation)
         if fault is not None:
-            response = _fault_response(fault)
+            response = _fault_response(fault, operation)
         else:
             if route.action is not None and request.principal is not None:
                 action = route.action(request) if callable(route.action) else route.action
@@ -99,7 +99,11 @@ def dispatch(sandbox: Sandbox, request: Request) -> Response:
     return response
 
 
-def _fault_response(fault: Any) -> Response:
+def _fault_response(fault: Any, operation: str) -> Response:
+    if fault.kind == "403":  # raised: the plane's own error shape is applied (ARM's, or Key Vault's)
+        raise ArmError(403, "AuthorizationFailed", "The client does not have authorization to perform this action "
+                       f"({operation}) over this scope or the scope is invalid. If access was recently granted, "
+                       "please refresh your credentials.")
     if fault.kind == "drop":
         raise Drop()
     if fault.kind == "429":

@@ -27,13 +27,14 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FAULT_KINDS = ("429", "500", "503", "drop")
+FAULT_KINDS = ("429", "500", "503", "drop", "403")
+"""Transient failures, and 403: a call the caller may not make (a support rehearsal of a missing role)."""
 
 HOLD_WINDOWS = ("rbac_propagation", "principal_not_found", "federation_propagation")
 """Propagation windows a test can hold open (see `Realism.hold`); each is keyed by a principal or identity."""
-LRO_NAMES = ("keyvault_create", "keyvault_purge", "aci_create", "aci_delete", "aks_create", "storage_create",
-             "registry_create", "batch_account_create", "batch_account_delete", "batch_pool_delete",
-             "batch_resize_up", "batch_resize_down")
+LRO_NAMES = ("keyvault_create", "keyvault_purge", "keyvault_secret_recover", "keyvault_secret_purge", "aci_create",
+             "aci_delete", "aks_create", "storage_create", "registry_create", "batch_account_create",
+             "batch_account_delete", "batch_pool_delete", "batch_resize_up", "batch_resize_down")
 """The long-running operations the sandbox runs; `lro:<name>` holds one (keyed by the resource's ARM id)."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..azure.scopes import API_VERSIONS
-from ..spec_workloads import MAX_FEDERATED_CREDENTIALS, TOKEN_EXCHANGE_AUDIENCE
+from ..spec_workloads import MAX_FEDERATED_CREDENTIALS, TOKEN_EXCHANGE_AUDIENCE, token_exchange_audience
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, not_found_is_none
 from .identity import IdentityStep, read_identity
 
@@ -93,7 +93,9 @@ class FederatedCredentialsStep(Step):
         identity = None if ctx.plan_creates("identity") else read_identity(ctx)
         existing = list(ctx.clients.msi.federated_identity_credentials.list(spec.identity_group, spec.identity.name)
                         ) if identity is not None else []
-        return CredentialsSeen(identity, existing, self.wanted(ctx))
+        # The spec's default audience is the public cloud's: each cloud's Entra ID has its own (spec_workloads).
+        wanted = [replace(w, audience=token_exchange_audience(spec.cloud, w.audience)) for w in self.wanted(ctx)]
+        return CredentialsSeen(identity, existing, wanted)
 
     def plan(self, ctx: RunContext, observed: CredentialsSeen) -> PlanItem:
         existing = {f.name.lower(): f for f in observed.existing}

@@ -5,7 +5,8 @@ it needs only `Microsoft.KeyVault/vaults/secrets/write`, which Owner and Contrib
 access-policy vaults alike, and needs no data-plane role, so there is no grant to wait for. The data-plane
 write (`vault.secret_write = "data_plane"`) uses a temporary grant that is removed once the secret is written.
 
-Existence is read through the management plane (vaults/secrets), which never returns values.
+Existence is read through the management plane (vaults/secrets), which never returns values. A name held by a
+soft-deleted secret is recovered or purged first (`secret.if_soft_deleted`; see secret_deleted.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from azure.core.exceptions import HttpResponseError
 from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
+from .secret_deleted import (
+    DeletedSecret,
+    held_by_deleted,
+    name_busy,
+    plan_deleted,
+    purge_deleted,
+    read_deleted_secret,
+    recover_deleted,
+)
 from .vault import VaultStep, read_vault, vault_id
 
 
@@ -41,6 +51,9 @@ def _version_of(secret_uri_with_version: str | None) -> str:
 class SecretSeen:
     secret: Any
     """The SDK's management-plane Secret (never a value), or None when there is none (or no vault yet)."""
+    deleted: DeletedSecret | str | None = None
+    """No secret: the soft-deleted one holding its name, None, or UNKNOWN (the data plane would not say)."""
+    vault: Any = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,11 @@ class SecretStep(Step):
     """operator_access exists only for the data-plane write; with the ARM write the edge is not there."""
 
     def refresh(self, ctx: RunContext) -> SecretSeen:
-        return SecretSeen(read_secret(ctx))
+        secret = read_secret(ctx)
+        vault = None if secret is not None or ctx.plan_creates("vault") else read_vault(ctx)
+        if vault is None:
+            return SecretSeen(secret)
+        return SecretSeen(secret, read_deleted_secret(ctx, vault), vault)
 
     def plan(self, ctx: RunContext, observed: SecretSeen) -> PlanItem:
         secret, name = observed.secret, ctx.spec.secret.name
@@ -74,6 +91,8 @@ class SecretStep(Step):
             "file:PATH or stdin (or run the wizard, which asks for it masked)."]
         how = ("through Azure Resource Manager (no data-plane access needed)"
                if ctx.spec.vault.secret_write == "arm" else "through the vault's data plane")
+        if secret is None and isinstance(observed.deleted, DeletedSecret):
+            return plan_deleted(ctx, observed.vault, observed.deleted, how)
         action, what = (UPDATE, "A new version of") if secret is not None else (CREATE, "Store")
         return self.item(action, f"{what} {name} from {source or '(no source)'} {how}; only its version id is "
                                  "recorded.", problems=problems)
@@ -87,23 +106,45 @@ class SecretStep(Step):
         # A new version of a secret that was there is a change to it, not a creation.
         ctx.claim(self.id, kind="secret", id=secret_id, origin="adopted" if item.action == UPDATE else "created",
                   step=self.id, change={"new_version": True} if item.action == UPDATE else None)
+        deleted = item.data.get("deleted")
+        if deleted == "recover":
+            version = recover_deleted(ctx, ctx.output(VaultStep).vault_uri)
+            if ctx.secret_source is None:  # nothing to write: the recovered secret is the secret
+                if spec.vault.secret_write == "data_plane":
+                    from .operator_access import remove_temporary_access
+                    remove_temporary_access(ctx)
+                return SecretOut(name=spec.secret.name, version=version)
+        elif deleted == "purge":
+            purge_deleted(ctx, ctx.output(VaultStep).vault_uri)
         assert ctx.secret_source is not None  # the plan refused a write with no source (a problem)
         value = ctx.secret_source.read()
         try:
             if spec.vault.secret_write == "arm":
                 ctx.say(self.id, f"Writing {spec.secret.name} through Azure Resource Manager")
-                body: dict[str, Any] = {"properties": {"value": value}, "tags": ctx.tags}
-                if spec.secret.content_type:
-                    body["properties"]["contentType"] = spec.secret.content_type
-                written = ctx.clients.keyvault.secrets.create_or_update(spec.vault_group, spec.vault.name,
-                                                                        spec.secret.name, body)
-                version = _version_of(written.properties.secret_uri_with_version)
-                ctx.reads.put(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}", written)
+                version = self._write_arm(ctx, value)
             else:
                 version = self._write_data_plane(ctx, value)
+        except HttpResponseError as err:
+            stop = held_by_deleted(err, spec.vault.name, spec.secret.name)
+            if stop is not None:
+                raise stop from None
+            raise
         finally:
             del value  # drop this step's reference to the value as soon as it is written
         return SecretOut(name=spec.secret.name, version=version)
+
+    def _write_arm(self, ctx: RunContext, value: str) -> str:
+        spec = ctx.spec
+        body: dict[str, Any] = {"properties": {"value": value}, "tags": ctx.tags}
+        if spec.secret.content_type:
+            body["properties"]["contentType"] = spec.secret.content_type
+        secrets = ctx.clients.keyvault.secrets
+        # Right after a purge (or recovery) of the name Key Vault still refuses it for a few seconds.
+        written = wait_for(lambda: secrets.create_or_update(spec.vault_group, spec.vault.name, spec.secret.name, body),
+                           retry_if=name_busy, step=self.id, reason=f"Key Vault to release the name {spec.secret.name}",
+                           sink=ctx.sink, cancel=ctx.cancel, limit_s=spec.verify.wait_limit_s)
+        ctx.reads.put(f"secret:{spec.vault.name.lower()}/{spec.secret.name.lower()}", written)
+        return _version_of(written.properties.secret_uri_with_version)
 
     def _write_data_plane(self, ctx: RunContext, value: str) -> str:
         from .operator_access import remove_temporary_access
@@ -114,7 +155,7 @@ class SecretStep(Step):
             # A grant made moments ago reaches the data plane later (Azure: up to 10 minutes).
             written = wait_for(lambda: client.set_secret(spec.secret.name, value,
                                                          content_type=spec.secret.content_type or None),
-                               retry_if=lambda e: just_granted and _forbidden(e), step=self.id,
+                               retry_if=lambda e: (just_granted and _forbidden(e)) or name_busy(e), step=self.id,
                                reason="your temporary Key Vault access to take effect", sink=ctx.sink,
                                cancel=ctx.cancel, limit_s=spec.verify.wait_limit_s)
         except HttpResponseError as err:

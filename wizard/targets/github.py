@@ -4,13 +4,13 @@ secret; optionally the identity gets a role on the resource group the workflow d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..spec_workloads import GITHUB_ISSUER, MAX_FEDERATED_CREDENTIALS, TOKEN_EXCHANGE_AUDIENCE, ExtraGrantSpec
 from . import TargetKind, TargetSpec, register
 from .aks import credential_name
+from .github_repo import FORMS, IDS_HELP, REPOSITORY, WITH_IDS, repo_claim, split_ids
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ..verify import Target
 
 ENTITIES = ("branch", "environment", "tag", "pull_request")
-_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass
@@ -40,7 +39,8 @@ class GithubCredential:
         return "+".join(chosen + (["pull_request"] if self.pull_request else []))
 
     def subject(self, repository: str) -> str:
-        """The token subject exactly as GitHub writes it (Entra ID compares it verbatim)."""
+        """The token subject exactly as GitHub writes it (Entra ID compares it verbatim); `repository` is
+        ORG/REPO, or ORG@ID/REPO@ID for the immutable form (GithubTarget.repo_claim)."""
         repo = f"repo:{repository}"
         if self.branch:
             return f"{repo}:ref:refs/heads/{self.branch}"
@@ -63,7 +63,16 @@ class GithubCredential:
 class GithubTarget(TargetSpec):
     kind: str = "github"
     repository: str = ""
-    """ORGANISATION/REPOSITORY."""
+    """ORGANISATION/REPOSITORY. "ORG@ID/REPO@ID" (as an immutable subject writes it) is read as the name and the
+    two ids."""
+    owner_id: int = 0
+    """The owner's (user or organisation) numeric GitHub id; 0: not known."""
+    repository_id: int = 0
+    """The repository's numeric GitHub id; 0: not known."""
+    subject_form: str = ""
+    """"immutable" (repo:ORG@ID/REPO@ID:..., recommended: GitHub's form for repositories created or renamed since
+    its 2026 cut-over, or opted in) or "name" (repo:ORG/REPO:..., for repositories that have not opted in); empty:
+    immutable when both ids are set, else name. See wizard/targets/github_repo.py."""
     credentials: list[GithubCredential] = field(default_factory=list, metadata={"item": GithubCredential})
     """`[[target.credentials]]`: which workflow runs may sign in, one credential each."""
     issuer: str = ""
@@ -73,9 +82,30 @@ class GithubTarget(TargetSpec):
     """With runner_role: a role for the identity on the resource group the workflow deploys to."""
     runner_role: str = ""
 
+    def __post_init__(self) -> None:
+        # "ORG@ID/REPO@ID" typed or pasted from a subject: kept as the name and the ids, unless ids already set
+        # disagree (then it stays as typed and validation says which).
+        parsed = split_ids(self.repository)
+        if parsed is not None and self.owner_id in (0, parsed[1]) and self.repository_id in (0, parsed[2]):
+            self.repository, self.owner_id, self.repository_id = parsed
+
     @property
     def effective_issuer(self) -> str:
         return self.issuer or GITHUB_ISSUER
+
+    @property
+    def immutable(self) -> bool:
+        """True when the subjects carry the ids (the immutable form)."""
+        return self.subject_form == "immutable" or (not self.subject_form and bool(self.owner_id and
+                                                                                    self.repository_id))
+
+    @property
+    def repo_claim(self) -> str:
+        """The repository part of the subjects: ORG@ID/REPO@ID (immutable form) or ORG/REPO."""
+        return repo_claim(self.repository, self.owner_id, self.repository_id) if self.immutable else self.repository
+
+    def subject(self, credential: GithubCredential) -> str:
+        return credential.subject(self.repo_claim)
 
 
 def github_target(spec: Spec) -> GithubTarget:
@@ -85,10 +115,7 @@ def github_target(spec: Spec) -> GithubTarget:
 
 def github_problems(target: GithubTarget) -> list[str]:
     from ..azure import names
-    problems: list[str] = []
-    if not _GITHUB_REPO.match(target.repository or ""):
-        problems.append(f"target.repository: '{target.repository}' is not ORGANISATION/REPOSITORY (e.g. "
-                        "\"contoso/infra\").")
+    problems = repository_problems(target)
     if not target.credentials:
         problems.append("target.credentials: add at least one ([[target.credentials]] with branch = \"main\", "
                         "environment, tag or pull_request = true): it decides which workflow runs may sign in.")
@@ -115,7 +142,7 @@ def github_problems(target: GithubTarget) -> list[str]:
             problems.append(f"{label}.name: '{name}' is also the name of target.credentials[{seen_names[name.lower()]}]"
                             "; give each credential its own name.")
         seen_names.setdefault(name.lower(), n)
-        subject = cred.subject(target.repository)
+        subject = target.subject(cred)
         if subject in seen_subjects:
             problems.append(f"{label}: the same subject as target.credentials[{seen_subjects[subject]}] ({subject}); "
                             "Azure refuses two credentials with one issuer and subject.")
@@ -131,6 +158,32 @@ def github_problems(target: GithubTarget) -> list[str]:
         message = names.validate_resource_group_name(target.runner_resource_group)
         if message:
             problems.append(f"target.runner_resource_group: {message}")
+    return problems
+
+
+def repository_problems(target: GithubTarget) -> list[str]:
+    """The repository, its ids and the subject form."""
+    problems: list[str] = []
+    typed = WITH_IDS.match(target.repository or "")
+    if typed is not None:  # ORG@ID/REPO@ID left as typed: its ids disagree with owner_id / repository_id
+        problems.append(f"target.repository: '{target.repository}' names owner id {typed['owner_id']} and repository "
+                        f"id {typed['repository_id']}, but owner_id = {target.owner_id} and repository_id = "
+                        f"{target.repository_id}. Keep one of them.")
+    elif not REPOSITORY.match(target.repository or ""):
+        problems.append(f"target.repository: '{target.repository}' is not ORGANISATION/REPOSITORY (e.g. "
+                        "\"contoso/infra\", or \"contoso@123456/infra@456789\" with the ids).")
+    for key in ("owner_id", "repository_id"):
+        if getattr(target, key) < 0:
+            problems.append(f"target.{key}: {getattr(target, key)} is not a GitHub id (a positive whole number); "
+                            f"{IDS_HELP}.")
+    if target.subject_form not in ("", *FORMS):
+        problems.append(f"target.subject_form: '{target.subject_form}' is not one of {', '.join(FORMS)} (or empty: "
+                        "immutable when both ids are set).")
+    elif bool(target.owner_id) != bool(target.repository_id) or (target.subject_form == "immutable" and
+                                                                   not target.owner_id):
+        problems.append("target: the immutable subject (repo:ORG@ID/REPO@ID:...) needs both owner_id and "
+                        f"repository_id: {IDS_HELP}. For a repository that has not opted in to immutable subjects "
+                        "use subject_form = \"name\".")
     return problems
 
 

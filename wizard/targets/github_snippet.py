@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..outputs import subscription_of
+from .github_repo import form_of
 
 
-def github_section(identity: dict[str, Any], credentials: list[dict[str, Any]]) -> str:
+def github_section(identity: dict[str, Any], credentials: list[dict[str, Any]], cloud: str | None = None) -> str:
     subscription = subscription_of(identity.get("id") or "")
+    cloud_lines = _cloud_lines(credentials, cloud)
     trigger, job_extra = _github_trigger(credentials[0].get("subject", ""))
     text = ("GitHub Actions\n"
             "  In .github/workflows/deploy.yml (the ids are not secrets; repository variables work too):\n\n"
@@ -27,11 +29,37 @@ def github_section(identity: dict[str, Any], credentials: list[dict[str, Any]]) 
             f"              client-id: {identity['client_id']}\n"
             f"              tenant-id: {identity.get('tenant_id', '')}\n"
             f"              subscription-id: {subscription}\n"
+            f"{cloud_lines}"
             "          - run: az group list -o table   # az and Azure SDKs now act as the identity\n\n"
             "  Azure accepts the job's token only when its subject is one of these (exact match):")
     for credential in credentials:
         text += f"\n    {credential.get('subject')}: {_github_when(credential.get('subject', ''))}"
+    forms = {form_of(str(c.get("subject", ""))) for c in credentials}
+    if forms == {"immutable"}:
+        text += ("\n  These subjects carry the repository's ids (repo:ORG@ID/REPO@ID): GitHub sends them for "
+                 "repositories\n  created or renamed since its 2026 cut-over, or opted in. If a run is refused "
+                 "(AADSTS70021), its\n  token says repo:ORG/REPO: set subject_form = \"name\" and apply again.")
+    elif forms == {"name"}:
+        text += ("\n  These subjects name the repository without its ids (repo:ORG/REPO): once the repository is "
+                 "renamed or\n  opted in to immutable subjects, its tokens carry the ids: give owner_id and "
+                 "repository_id and apply again.")
     return text
+
+
+def _cloud_lines(credentials: list[dict[str, Any]], cloud: str | None) -> str:
+    """azure/login's inputs for a cloud other than the public one: `environment` (its default is azurecloud) and
+    `audience` (its default is the public cloud's, api://AzureADTokenExchange; the job's token must carry the
+    credential's own: https://github.com/Azure/login/issues/452). The credential's audience is what Azure
+    compares, so it is named whenever it is not the default; the cloud is the setup's, else read from it."""
+    from ..azure.clouds import CLOUDS, PUBLIC, by_audience
+    audience = str(credentials[0].get("audience") or PUBLIC.token_exchange_audience) if credentials else ""
+    known = CLOUDS.get(cloud or "") or by_audience(audience) or PUBLIC
+    lines = ""
+    if known is not PUBLIC:
+        lines += f"              environment: {known.az_name}\n"
+    if audience and audience != PUBLIC.token_exchange_audience:
+        lines += f"              audience: {audience}\n"
+    return lines
 
 
 def _github_when(subject: str) -> str:

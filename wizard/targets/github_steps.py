@@ -15,7 +15,7 @@ class GithubStep(FederatedCredentialsStep):
     def wanted(self, ctx: RunContext) -> list[WantedCredential]:
         target = github_target(ctx.spec)
         return [WantedCredential(label=f"target.credentials[{n}]", name=cred.credential_name(target.repository),
-                                 issuer=target.effective_issuer, subject=cred.subject(target.repository),
+                                 issuer=target.effective_issuer, subject=target.subject(cred),
                                  audience=target.audience,
                                  record=(("repository", target.repository), ("entity", cred.entity)))
                 for n, cred in enumerate(target.credentials)]

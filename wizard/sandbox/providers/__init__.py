@@ -11,6 +11,7 @@ from . import (  # noqa: F401  # noqa: F401 - AKS clusters and OIDC issuers, sto
     keyvault_mgmt,
     keyvault_secrets_mgmt,
     login,
+    login_device,
     msi,
     oidc,
     registry,

@@ -1,6 +1,7 @@
 """Key Vault secrets, data plane (what SecretClient calls), served on each vault's own HTTPS port.
 
-Paths are relative to the vault URL (`req.context["vault"]` names the vault). Ids are
+Paths are relative to the vault URL (`req.context["vault"]` names the vault); soft delete, recovery and purge
+are in keyvault_data_deleted. Ids are
 `{vault url}/secrets/{name}/{32-hex version}` with no path prefix, since the SDK parses them. Secrets are
 stored per vault name, so they survive a vault's soft delete and come back with its recovery.
 """
@@ -12,10 +13,11 @@ import time
 import uuid
 from typing import Any
 
+from .. import lro
 from ..paging import KEYVAULT_PAGING, paginate
 from ..router import VAULT, ArmError, Request, Response, router
 from .keyvault_access import authorize, vault_for_request
-from .keyvault_mgmt import SECRET
+from .keyvault_mgmt import SECRET, live_vault
 
 MAX_VALUE_BYTES = 25600
 """Key Vault's documented 25 KB per secret value."""
@@ -28,9 +30,22 @@ def _key(vault_name: str, name: str) -> str:
     return f"{vault_name.lower()}/{name.lower()}"
 
 
+def secret_arm_id(vault: dict[str, Any], name: str) -> str:
+    """The secret's ARM id: the key of its recovery and purge operations (`realism.hold("lro:…", key=…)`)."""
+    return f"{vault['id']}/secrets/{name}"
+
+
+def settle(sb, vault: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The stored record after any recovery or purge of it that is due has finished (see keyvault_data_deleted)."""
+    for kind in ("keyvault_secret_recover", "keyvault_secret_purge"):
+        lro.settle(sb, kind, secret_arm_id(vault, name))
+    return sb.store.get(SECRET, _key(vault["name"], name))  # type: ignore[no-any-return]
+
+
 def _record(sb, vault: dict[str, Any], name: str, *, deleted: bool = False) -> dict[str, Any] | None:
-    rec = sb.store.get(SECRET, _key(vault["name"], name))
-    if rec is None or bool(rec.get("deleted")) != deleted:
+    """The live (or, with `deleted`, the soft-deleted) secret; one being recovered or purged is neither yet."""
+    rec = settle(sb, vault, name)
+    if rec is None or bool(rec.get("deleted")) != deleted or rec.get("pending"):
         return None
     return rec
 
@@ -87,7 +102,15 @@ def store_secret_version(sb, vault_name: str, name: str, value: str, *, content_
                "enabled": attributes.get("enabled", True) is not False, "nbf": attributes.get("nbf"),
                "exp": attributes.get("exp"), "created": now, "updated": now}
     with sb.store.transaction():
-        rec = sb.store.get(SECRET, _key(vault_name, name))
+        vault = live_vault(sb, vault_name)
+        rec = settle(sb, vault, name) if vault else sb.store.get(SECRET, _key(vault_name, name))
+        if rec is not None and rec.get("pending") == "purge":
+            # Azure: after a purge the name is neither live nor deleted, yet a set is refused for a few seconds
+            # (azure-sdk-for-net#26027; the message as in terraform-provider-azurerm#10454).
+            raise ArmError(409, "Conflict", "Secret is currently being deleted.")
+        if rec is not None and rec.get("pending") == "recover":
+            # Modelled on the purge's answer; the exact wording for a recovery is not confirmed.
+            raise ArmError(409, "Conflict", "Secret is currently being recovered.")
         if rec is not None and rec.get("deleted"):
             raise ArmError(409, "Conflict", f"Secret {name} is currently in a deleted but recoverable state, and its "
                            "name cannot be reused; in this state, the secret can only be recovered or purged.",
@@ -124,61 +147,15 @@ def list_secrets(sb, req: Request) -> Response:
     vault = vault_for_request(sb, req)
     authorize(sb, req, vault, "list")
     items = []
-    for rec in sb.store.list(SECRET, parent=vault["name"]):
-        if rec.get("deleted"):
+    for listed in sb.store.list(SECRET, parent=vault["name"]):
+        rec = _record(sb, vault, listed["name"])  # not deleted, not still being recovered
+        if rec is None:
             continue
         latest = rec["versions"][-1]
         item = _bundle(sb, vault, rec, latest, value=False)
         item["id"] = f"{_base(sb, vault)}/secrets/{rec['name']}"
         items.append(item)
     return Response(200, vault_page(sb, vault, req, items))
-
-
-@router.route("GET", "/deletedsecrets", operation="keyvault_secret_list", plane=VAULT)
-def list_deleted_secrets(sb, req: Request) -> Response:
-    vault = vault_for_request(sb, req)
-    authorize(sb, req, vault, "list_deleted")
-    items = [_deleted_bundle(sb, vault, rec, item=True) for rec in sb.store.list(SECRET, parent=vault["name"])
-             if rec.get("deleted")]
-    return Response(200, vault_page(sb, vault, req, items))
-
-
-@router.route("POST", "/deletedsecrets/{name}/recover", operation="keyvault_secret_recover", plane=VAULT)
-def recover_deleted_secret(sb, req: Request) -> Response:
-    vault, name = vault_for_request(sb, req), _checked_name(req)
-    authorize(sb, req, vault, "recover", name)
-    with sb.store.transaction():
-        rec = _record(sb, vault, name, deleted=True)
-        if rec is None:
-            raise ArmError(404, "SecretNotFound", f"Deleted Secret not found: {name}. {_HELP}")
-        rec["deleted"] = None
-        sb.store.put(SECRET, _key(vault["name"], name), rec, parent=vault["name"].lower())
-    return Response(200, _bundle(sb, vault, rec, rec["versions"][-1], value=False))
-
-
-@router.route("GET", "/deletedsecrets/{name}", operation="keyvault_secret_get", plane=VAULT)
-def get_deleted_secret(sb, req: Request) -> Response:
-    vault, name = vault_for_request(sb, req), _checked_name(req)
-    authorize(sb, req, vault, "get_deleted", name)
-    rec = _record(sb, vault, name, deleted=True)
-    if rec is None:
-        raise ArmError(404, "SecretNotFound", f"Deleted Secret not found: {name}. {_HELP}")
-    return Response(200, _deleted_bundle(sb, vault, rec))
-
-
-@router.route("DELETE", "/deletedsecrets/{name}", operation="keyvault_secret_purge", plane=VAULT)
-def purge_deleted_secret(sb, req: Request) -> Response:
-    vault, name = vault_for_request(sb, req), _checked_name(req)
-    authorize(sb, req, vault, "purge", name)
-    if vault["properties"].get("enablePurgeProtection"):
-        raise ArmError(403, "Forbidden", 'Operation "purge" is not allowed because purge protection is enabled for '
-                       "this vault. Key Vault service will automatically purge it after the retention period has "
-                       "passed.")
-    with sb.store.transaction():
-        if _record(sb, vault, name, deleted=True) is None:
-            raise ArmError(404, "SecretNotFound", f"Deleted Secret not found: {name}. {_HELP}")
-        sb.store.delete(SECRET, _key(vault["name"], name))
-    return Response(204)
 
 
 @router.route("GET", "/secrets/{name}/versions", operation="keyvault_secret_list", plane=VAULT)
@@ -254,17 +231,5 @@ def update_secret(sb, req: Request) -> Response:
     return Response(200, _bundle(sb, vault, rec, version, value=False))
 
 
-@router.route("DELETE", "/secrets/{name}", operation="keyvault_secret_delete", plane=VAULT)
-def delete_secret(sb, req: Request) -> Response:
-    vault, name = vault_for_request(sb, req), _checked_name(req)
-    authorize(sb, req, vault, "delete", name)
-    with sb.store.transaction():
-        rec = _record(sb, vault, name)
-        if rec is None:
-            raise _not_found(name)
-        now = int(time.time())
-        days = vault["properties"].get("softDeleteRetentionInDays", 90)
-        rec["deleted"] = {"deletedDate": now, "scheduledPurgeDate": now + days * 86400}
-        sb.store.put(SECRET, _key(vault["name"], name), rec, parent=vault["name"].lower())
-    return Response(200, _deleted_bundle(sb, vault, rec))
-
+# Soft delete, recovery and purge of secrets: their own module (its routes register on import).
+from . import keyvault_data_deleted  # noqa: E402,F401

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..arm import page
 from ..router import ArmError, Request, Response, router
-from .keyvault_data import _NAME, MAX_VALUE_BYTES, _key, store_secret_version
+from .keyvault_data import _NAME, MAX_VALUE_BYTES, _record, store_secret_version
 from .keyvault_mgmt import BASE, SECRET, require_vault
 
 SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets"
@@ -42,8 +42,8 @@ def _resource(sb, vault: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
 @router.route("GET", BASE + "/{name}/secrets/{secret}", operation="arm_get", action=SECRET_TYPE + "/read")
 def get_secret(sb, req: Request) -> Response:
     vault = require_vault(sb, req)
-    rec = sb.store.get(SECRET, _key(vault["name"], req.params["secret"]))
-    if rec is None or rec.get("deleted"):
+    rec = _record(sb, vault, req.params["secret"])  # neither a deleted secret nor one still being recovered
+    if rec is None:
         raise ArmError(404, "ResourceNotFound", f"The Resource '{SECRET_TYPE}/{vault['name']}/{req.params['secret']}' "
                        f"under resource group '{req.params['rg']}' was not found. For more details please go to "
                        "https://aka.ms/ARMResourceNotFoundFix")
@@ -53,7 +53,8 @@ def get_secret(sb, req: Request) -> Response:
 @router.route("GET", BASE + "/{name}/secrets", operation="arm_get", action=SECRET_TYPE + "/read")
 def list_secrets(sb, req: Request) -> Response:
     vault = require_vault(sb, req)
-    records = [r for r in sb.store.list(SECRET, parent=vault["name"]) if not r.get("deleted")]
+    names = [r["name"] for r in sb.store.list(SECRET, parent=vault["name"])]
+    records = [r for r in (_record(sb, vault, n) for n in names) if r is not None]  # recoveries due are settled
     return Response(200, page([_resource(sb, vault, r) for r in records]))  # $top and nextLink, as ARM pages
 
 

@@ -115,6 +115,9 @@ def token(sb, req: Request) -> Response:
 def _token(sb, req: Request) -> Response:
     _check_tenant(sb, req.params["tenant"])
     form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
+    if form.get("grant_type") == "urn:ietf:params:oauth:grant-type:device_code":
+        from .login_device import device_token  # a person's sign-in with a device code (login_device.py)
+        return device_token(sb, form)
     if form.get("grant_type") != "client_credentials":
         raise oauth_error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type "
                            f"'{form.get('grant_type', '')}'. The sandbox supports client_credentials.")

@@ -9,7 +9,8 @@ GitHub's issuer is `https://token.actions.githubusercontent.com`; the sandbox ho
 
 Each issuer signs with its own RSA key (RS256 through PyJWT), kept in the store so tokens verify after a restart.
 Entra checks a federated assertion as it does a real issuer's: against the issuer's JWKS document, by key id.
-The sandbox-only endpoints that mint these tokens, and who may call them, are in oidc_mint.py.
+The sandbox-only endpoints that mint these tokens, and who may call them, are in oidc_mint.py; the GitHub
+repositories whose tokens carry immutable subjects (repo:ORG@ID/REPO@ID:...), in github_repos.py.
 """
 
 from __future__ import annotations
@@ -177,7 +178,8 @@ def mint_service_account_token(sb, cluster: dict[str, Any], namespace: str, serv
 
 def github_subject(repository: str, *, ref: str | None = None, environment: str | None = None,
                    event_name: str = "push") -> str:
-    """GitHub's default `sub`: an environment wins, then a pull_request event, then the ref."""
+    """GitHub's default `sub`: an environment wins, then a pull_request event, then the ref. `repository` is
+    ORG/REPO, or ORG@ID/REPO@ID for a repository with immutable subjects (github_repos.subject_repository)."""
     if environment:
         return f"repo:{repository}:environment:{environment}"
     if event_name == "pull_request":
@@ -188,18 +190,20 @@ def github_subject(repository: str, *, ref: str | None = None, environment: str 
 def mint_github_token(sb, repository: str, *, ref: str | None = None, environment: str | None = None,
                       event_name: str = "push", audience: str = EXCHANGE_AUDIENCE,
                       lifetime_s: float = GITHUB_TOKEN_LIFETIME_S, now: float | None = None) -> tuple[str, int]:
-    """A GitHub Actions OIDC token for a job of `repository`: (jwt, exp)."""
+    """A GitHub Actions OIDC token for a job of `repository` (ORG/REPO): (jwt, exp). Its subject is in the form
+    the repository emits: immutable (with the ids) when it is marked so, else the name form."""
+    from .github_repos import repository_record, subject_repository
     now = time.time() if now is None else now
     exp = int(now + lifetime_s)
     ref = ref or ("refs/pull/1/merge" if event_name == "pull_request" else "refs/heads/main")
     owner = repository.split("/", 1)[0]
+    record = repository_record(sb, repository)
     workflow_ref = f"{repository}/.github/workflows/deploy.yml@{ref}"
-    claims = {"jti": str(uuid.uuid4()), "sub": github_subject(repository, ref=ref, environment=environment,
-                                                              event_name=event_name),
+    claims = {"jti": str(uuid.uuid4()), "sub": github_subject(subject_repository(sb, repository), ref=ref,
+                                                              environment=environment, event_name=event_name),
               "aud": audience, "ref": ref, "sha": uuid.uuid4().hex + uuid.uuid4().hex[:8],
               "repository": repository, "repository_owner": owner, "repository_visibility": "private",
-              "repository_id": str(uuid.uuid5(uuid.NAMESPACE_URL, repository).int % 10**9),
-              "repository_owner_id": str(uuid.uuid5(uuid.NAMESPACE_URL, owner).int % 10**8),
+              "repository_id": str(record["repositoryId"]), "repository_owner_id": str(record["ownerId"]),
               "run_id": str(int(now)), "run_number": "1", "run_attempt": "1", "actor": "sandbox-user",
               "actor_id": "1", "workflow": "deploy", "workflow_ref": workflow_ref, "job_workflow_ref": workflow_ref,
               "event_name": event_name, "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
@@ -228,4 +232,5 @@ def github_jwks(sb, req: Request) -> Response:
     return Response(200, signing_key(sb, GITHUB_ISSUER).jwks())
 
 
-from . import oidc_mint  # noqa: E402,F401 - the minting endpoints (they use this module's functions)
+# GitHub's repositories (ids, immutable subjects) and the minting endpoints (they use this module's functions).
+from . import github_repos, oidc_mint  # noqa: E402,F401

@@ -5,7 +5,8 @@
   status).
 - `/_sandbox/github/token?repository=ORG/REPO[&ref=refs/heads/B|refs/tags/T][&environment=E]
   [&eventName=pull_request][&audience=]` mints a GitHub Actions OIDC token; answers {"value"} as the runner's
-  ACTIONS_ID_TOKEN_REQUEST_URL does.
+  ACTIONS_ID_TOKEN_REQUEST_URL does. Its subject is in the form the repository emits: repo:ORG@ID/REPO@ID:... for
+  a repository marked as opted in to immutable subjects (github_repos.py), else repo:ORG/REPO:... .
 
 Such a token is a key to every identity that trusts its issuer and subject, so the endpoints ask what the real
 systems would ask (both need an ARM token; a refusal is ARM's 403 AuthorizationFailed):

@@ -17,6 +17,7 @@
 #   - Microsoft.ContainerService/managedClusters@2024-09-01
 # Not covered:
 #   - the Kubernetes ServiceAccount and the pod label (`mi-wizard apply` prints them)
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-aks-workload --name app-secret`)
 #   - adopting a vault that exists already: it is used as it is
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret comes from $MI_WIZARD_SECRET or the file $MI_WIZARD_SECRET_FILE.

@@ -17,6 +17,7 @@
 // Not covered:
 //   - the Kubernetes ServiceAccount and the pod label (`mi-wizard apply` prints them)
 //   - a vault name held by a soft-deleted vault (recover or purge it first)
+//   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-aks-workload --name app-secret`)
 //   - adopting a vault that exists already: a deployment would restate its properties
 //   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 // It holds no secret value: the secret is a secure parameter/variable.

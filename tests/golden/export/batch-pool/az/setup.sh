@@ -17,6 +17,7 @@
 # Not covered:
 #   - the live probe (the target reading the secret with the identity): run `mi-wizard verify` or `mi-wizard doctor` after it
 #   - the pool's scale to 0 and back so that running nodes get the identity (rescale_for_identity): nodes keep the identities they booted with; rescale the pool when it is idle
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-batch-etl --name db-password`)
 #   - adopting a vault that exists already: it is used as it is
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret comes from $MI_WIZARD_SECRET or the file $MI_WIZARD_SECRET_FILE.

@@ -18,6 +18,7 @@
 #   - adding the identity to the existing pool pool-etl (a PATCH of its identity map, which a template would have to restate in full): use the az export or `mi-wizard apply`
 #   - the pool's scale to 0 and back so that running nodes get the identity (rescale_for_identity): nodes keep the identities they booted with; rescale the pool when it is idle
 #   - a vault name held by a soft-deleted vault (recover or purge it first)
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-batch-etl --name db-password`)
 #   - adopting a vault that exists already: a deployment would restate its properties
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret is a secure parameter/variable.

@@ -14,6 +14,7 @@
 #   - Microsoft.KeyVault/vaults/secrets@2026-05-15
 #   - Microsoft.Authorization/roleAssignments@2022-04-01
 # Not covered:
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-flyte-secrets --name db-password`)
 #   - adopting a vault that exists already: it is used as it is
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret comes from $MI_WIZARD_SECRET or the file $MI_WIZARD_SECRET_FILE.

@@ -14,6 +14,7 @@
 #   - Microsoft.Authorization/roleAssignments@2022-04-01
 # Not covered:
 #   - a vault name held by a soft-deleted vault (recover or purge it first)
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-flyte-secrets --name db-password`)
 #   - adopting a vault that exists already: a deployment would restate its properties
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret is a secure parameter/variable.

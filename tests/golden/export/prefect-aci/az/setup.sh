@@ -15,6 +15,7 @@
 #   - Microsoft.ContainerInstance/containerGroups@2023-05-01
 # Not covered:
 #   - the live probe (the target reading the secret with the identity): run `mi-wizard verify` or `mi-wizard doctor` after it
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-prefect-flows --name git-token`)
 #   - adopting a vault that exists already: it is used as it is
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret comes from $MI_WIZARD_SECRET or the file $MI_WIZARD_SECRET_FILE.

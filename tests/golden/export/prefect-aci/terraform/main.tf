@@ -15,6 +15,7 @@
 # Not covered:
 #   - the live probe (the target reading the secret with the identity): run `mi-wizard verify` or `mi-wizard doctor` after it
 #   - a vault name held by a soft-deleted vault (recover or purge it first)
+#   - a secret name held by a soft-deleted secret (recover it first: `az keyvault secret recover --vault-name kv-prefect-flows --name git-token`)
 #   - adopting a vault that exists already: a deployment would restate its properties
 #   - verification: run `mi-wizard doctor --identity ID ...` on what it made
 # It holds no secret value: the secret is a secure parameter/variable.

@@ -1,0 +1,91 @@
+"""One error route: with every Azure call refused, each screen that reads Azure shows the failure in one format
+(what could not be done, the explanation, Azure's code and message, the fix) and offers Ctrl+R; none stays
+"Loading…". With Azure answering again, Ctrl+R reads it and the walk goes on."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import choose_group, on, reach, screen_text, start_new, type_text, wait_for
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def refuse_everything(sandbox) -> None:
+    """Every call answers 403 AuthorizationFailed (a role missing everywhere): not retried, so shown at once."""
+    sandbox.realism.add_fault("*", "403", count=10**9)
+
+
+def answer_again(sandbox) -> None:
+    sandbox.realism.faults.clear()
+
+
+async def shows_the_failure(pilot, doing: str) -> str:
+    """The screen says what could not be done, in the one format, and offers Ctrl+R; nothing says Loading."""
+    app = pilot.app
+    text = await wait_for(pilot, lambda: (t := screen_text(app)) and f"Could not {doing}" in t and t,
+                          what=f"'Could not {doing}'")
+    assert "AuthorizationFailed" in text and "Fix:" in text, text
+    assert "Ctrl+R tries again" in text, text
+    assert "Loading" not in text, text
+    retry_key = app.screen.active_bindings.get("ctrl+r")
+    assert retry_key is not None and retry_key.enabled and "Retry" in text, "the footer offers Retry"
+    return text
+
+
+async def retry(pilot, sandbox, loaded) -> None:
+    answer_again(sandbox)
+    await pilot.press("ctrl+r")
+    await wait_for(pilot, loaded, what="the list, read again")
+    assert "Could not" not in screen_text(pilot.app)
+
+
+async def test_every_screen_that_reads_azure_shows_the_failure_and_a_retry(make, sandbox):
+    app = make()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start_new(pilot, "failing")
+
+        refuse_everything(sandbox)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "SubscriptionScreen", ready=False)
+        await shows_the_failure(pilot, "list the subscriptions")
+        await retry(pilot, sandbox, lambda: app.screen.can_advance)
+
+        refuse_everything(sandbox)
+        await pilot.press("enter")
+        await reach(pilot, "ResourceGroupScreen", ready=False)
+        text = await shows_the_failure(pilot, "list the resource groups")
+        assert "Not loaded (AuthorizationFailed): see above" in text  # the list itself (locations fall back to
+        # the common regions by design: a picker beats none)
+        await retry(pilot, sandbox, lambda: app.screen.query_one("FilterList").highlighted is not None)
+        refuse_everything(sandbox)  # before the key that moves on: the next screen reads Azure as it opens
+        await choose_group(pilot)  # (filtering the list already read asks Azure nothing)
+        await reach(pilot, "IdentityScreen", ready=False)
+        await shows_the_failure(pilot, "list the managed identities of the subscription")
+        await retry(pilot, sandbox, lambda: "Choose one to adopt" in screen_text(app))
+        refuse_everything(sandbox)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "VaultScreen", ready=False)
+        await shows_the_failure(pilot, "list the Key Vaults of the subscription")
+        await retry(pilot, sandbox, lambda: app.screen.can_advance)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "SecretScreen")
+        await type_text(pilot, "#value", "s3cr3t-for-the-failure-walk")
+        await pilot.press("ctrl+n")
+        await reach(pilot, "PermissionsScreen")
+        refuse_everything(sandbox)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "TargetScreen", ready=False)
+        await shows_the_failure(pilot, "list the container groups of the subscription")
+        await retry(pilot, sandbox, lambda: app.screen.can_advance)
+
+        refuse_everything(sandbox)
+        await pilot.press("ctrl+n")
+        await reach(pilot, "ReviewScreen", ready=False)
+        # The plan reads Azure itself: what it could not read is a problem of the plan, with the same parts.
+        text = await wait_for(pilot, lambda: (t := screen_text(app)) and "The plan found problems" in t and t,
+                              what="the plan's problems")
+        assert "AuthorizationFailed" in text and "Fix:" in text and "Ctrl+R reads" in text, text
+        assert app.screen.active_bindings["ctrl+r"].enabled
+        await retry(pilot, sandbox, lambda: app.screen.can_advance)
+        assert on(app, "ReviewScreen")
