@@ -17,10 +17,12 @@ from textual.binding import Binding
 
 from .commands import WizardCommands
 from .errors import RoutesFailures, notify_failure
+from .key_buffer import HoldsKeysWhileSwitching
+from .place import AZURE, PLACES, SANDBOX
 from .services import Services, SessionFactory
 
 
-class WizardApp(RoutesFailures, App[int]):
+class WizardApp(HoldsKeysWhileSwitching, RoutesFailures, App[int]):
     TITLE = "mi-wizard"
     CSS_PATH = "wizard.tcss"
     COMMANDS = App.COMMANDS | {WizardCommands}
@@ -43,8 +45,9 @@ class WizardApp(RoutesFailures, App[int]):
             self._resume_gc = False
             gc.freeze()
             gc.enable()
-        if self.services.sandbox:
-            # After the first paint: the session's imports (Azure SDK, sandbox) would compete with it for the GIL.
+        if not self.services.place.offers_sign_in_choice:
+            # Nothing to ask (the sandbox): opened at once, but after the first paint, because the session's imports
+            # (Azure SDK, sandbox) would compete with it for the GIL.
             self.open_session()
 
     # -- session ------------------------------------------------------------------------------------------
@@ -123,9 +126,9 @@ def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = F
         from wizard.catalog import sign_in
         return sign_in(cloud, kind, prompt=prompt)
 
-    factory = session_factory or (sandbox_factory if sandbox else cloud_factory)
-    services = Services(session_factory=factory, sandbox_factory=sandbox_factory, state_dir=state_dir,
-                        sandbox=sandbox)
+    place = PLACES[sandbox]
+    factory = session_factory or {SANDBOX: sandbox_factory, AZURE: cloud_factory}[place]
+    services = Services(session_factory=factory, sandbox_factory=sandbox_factory, state_dir=state_dir, place=place)
     return WizardApp(services, resume_gc=resume_gc)
 
 

@@ -20,7 +20,10 @@ from wizard import progress as ev
 from .base import Note, WizardScreen
 from .dialogs import secret_prompt
 from .errors import Failure, WorkFailed
+from .fit import indented
+from .flow import Applied, ReviewConfirmed
 from .messages import ApplyEnded, EngineProgressed, Verified
+from .step_log import StepLog
 
 STATUS = {"pending": Text("·  pending", "dim"), "running": Text("…  running", "yellow"),
           "waiting": Text("⏸  waiting", "yellow"), "done": Text("✓  done", "green"), "failed": Text("✗  failed", "red"),
@@ -46,8 +49,10 @@ class ApplyScreen(WizardScreen):
     BINDINGS = [Binding("ctrl+n", "next", "Continue"), Binding("k", "keep_waiting", "Keep waiting", show=False),
                 Binding("ctrl+s", "stop", "Stop", show=False)]
 
-    def __init__(self, services: Any):
+    def __init__(self, services: Any, confirmed: ReviewConfirmed | None = None):
         super().__init__(services)
+        self.confirmed = confirmed
+        """Given by the review's Apply: start at once. None: a resumed (or stopped) apply, which asks first."""
         self.running = False
         self.cancel: threading.Event | None = None
         self.operation: tuple[str, str, float] | None = None
@@ -84,8 +89,7 @@ class ApplyScreen(WizardScreen):
         self.query_one("#wait").display = False
         self.query_one("#operation").display = False
         self.set_interval(1.0, self._tick)
-        if self.services.confirmed:
-            self.services.confirmed = False
+        if self.confirmed is not None:
             self.start(reviewed=self.draft.planned())
         else:
             stopped = [s for s, v in statuses.items() if v in ("running", "waiting", "failed")]
@@ -160,8 +164,15 @@ class ApplyScreen(WizardScreen):
             self.services.cancels.discard(cancel)
 
     # -- progress -----------------------------------------------------------------------------------------
+    def _step_log(self) -> StepLog:
+        """The log, grouped by step (parallel steps' lines never interleave: screens.step_log)."""
+        found = self.__dict__.get("_grouped_log")
+        if found is None:
+            found = self.__dict__["_grouped_log"] = StepLog(self.query_one("#log", RichLog).write)
+        return found
+
     def on_engine_progressed(self, message: EngineProgressed) -> None:
-        event, log = message.event, self.query_one("#log", RichLog)
+        event, log = message.event, self._step_log()
         if isinstance(event, ev.Waiting):
             self._show_wait(event)
             return
@@ -170,9 +181,9 @@ class ApplyScreen(WizardScreen):
         if isinstance(event, ev.StepStarted):
             self._row(event.step, "running")
             self.titles[event.step] = event.title
-            log.write(f"> {event.title}: {event.action}")
+            log.start(event.step, indented("> ", f"{event.title}: {event.action}"))
         elif isinstance(event, ev.StepMessage):
-            log.write(f"  {event.text}")
+            log.line(event.step, indented("  ", event.text))
         elif isinstance(event, ev.OperationStarted):
             self.operation = (event.step, f"{self.titles.get(event.step, event.step)}: "
                               f"{event.operation.replace('_', ' ')} (long-running)", time.monotonic())
@@ -181,15 +192,16 @@ class ApplyScreen(WizardScreen):
         elif isinstance(event, ev.StepFinished):
             self._row(event.step, "done")
             self._end_operation(event.step)
-            log.write(f"  done: {self.titles.get(event.step, event.step)} "
-                      f"({ev.DONE_WORDS.get(event.action, event.action)})")
+            log.end(event.step, indented("  done: ", f"{self.titles.get(event.step, event.step)} "
+                                        f"({ev.DONE_WORDS.get(event.action, event.action)})"))
         elif isinstance(event, ev.StepFailed):
             self._row(event.step, "failed")
             self._end_operation(event.step)
-            log.write(f"  FAILED {event.code}: {event.explanation}\n  fix: {event.fix}")
+            log.line(event.step, indented("  FAILED ", f"{event.code}: {event.explanation}"))
+            log.end(event.step, indented("  fix: ", event.fix))
         elif isinstance(event, ev.CheckResult):
             mark = "ok" if event.ok else ("..." if event.pending else "BROKEN")
-            log.write(f"  [{mark}] {event.link}: {event.detail}")
+            log.line(event.step, indented(f"  [{mark}] ", f"{event.link}: {event.detail}"))
 
     def _row(self, step: str, status: str) -> None:
         table = self.query_one("#steps", DataTable)
@@ -239,6 +251,7 @@ class ApplyScreen(WizardScreen):
             self.on_apply_ended(ApplyEnded("error"))
 
     def on_apply_ended(self, message: ApplyEnded) -> None:
+        self._step_log().flush()  # a stopped or failed run: the lines still grouped are written now
         self.running, self.wait, self.operation = False, None, None
         self.refresh_bindings()
         self.query_one("#wait").display = self.query_one("#operation").display = False
@@ -270,5 +283,4 @@ class ApplyScreen(WizardScreen):
 
     def on_verified(self, message: Verified) -> None:
         self.running = False
-        self.services.report = message.report
-        self.app.navigate(self, "next")
+        self.app.navigate(self, "next", result=Applied(message.report))

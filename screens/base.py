@@ -19,10 +19,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
 
-from wizard.draft import SCREEN_TITLES
-
 from .errors import RoutesFailures, WorkFailed
 from .flow import step_counter
+from .order import SCREEN_TITLES
 from .services import Services
 from .title_bar import TitleBar
 

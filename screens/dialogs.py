@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from .base import Note
 
@@ -17,7 +17,8 @@ from .base import Note
 class AskDialog(ModalScreen[str | None]):
     """Ask for one line of text, checked as typed by `check` (None = fine, else what is wrong)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    # Its own footer: the keys of the screen underneath do nothing while the dialog is open.
+    BINDINGS = [Binding("enter", "submit", "OK", priority=True), Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "", password: bool = False,
                  check: Callable[[str], str | None] | None = None, ok_label: str = "OK", needed: str = ""):
@@ -35,6 +36,7 @@ class AskDialog(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button(self.ok_label, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self._show(self.value)
@@ -49,7 +51,14 @@ class AskDialog(ModalScreen[str | None]):
     def changed(self, event: Input.Changed) -> None:
         self._show(event.value)
 
-    @on(Input.Submitted, "#answer")
+    def action_submit(self) -> None:
+        """Enter: presses the focused button (Cancel cancels), else answers (a priority binding, so that the
+        footer shows it over the input's own)."""
+        if isinstance(self.focused, Button):
+            self.focused.press()
+        else:
+            self.ok()
+
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:
         value = self.query_one("#answer", Input).value
@@ -66,7 +75,7 @@ class AskDialog(ModalScreen[str | None]):
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "no", "No")]
+    BINDINGS = [Binding("escape", "no", "Cancel")]
 
     def __init__(self, title: str, text: str, *, yes: str = "Yes", no: str = "No"):
         super().__init__()
@@ -79,6 +88,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, variant="primary", id="yes")
                 yield Button(self.no, id="no")
+        yield Footer()
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

@@ -1,7 +1,12 @@
-"""The help screen (F1): what the current step is for, and the keys that work everywhere."""
+"""The help screen (F1): what the current step is for, and the keys that work everywhere.
+
+The text fits the screen it is opened on: its title is the step's title, a screen may write its own text from
+what it offers (`help_text()`), and `{target}` names what runs the workload, once the target is chosen.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -25,14 +30,58 @@ KEYS = """
 Mouse: click to focus, double-click a row to choose it.
 """
 
+WHAT_RUNS = {"aci": "the container group", "batch": "the Batch pool", "aks": "the cluster's pods",
+             "github": "the GitHub Actions workflow", "platform": "the platform's tasks",
+             "none": "whatever you attach it to later"}
+"""`{target}` in a help text, by target kind."""
+NOT_CHOSEN = "what runs the workload"
+"""Before the target is chosen (a new setup's default target is not a choice yet)."""
+
+SIGN_IN_WAYS = {
+    "cli": "**Azure CLI login**: if `az login` was run on this machine, nothing else is needed.",
+    "env": "**Environment service principal**: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` "
+           "(or a certificate) in the environment, as for automation.",
+    "device_code": "**Device code**: a code is shown here; open the link on any device with a browser and enter it.",
+}
+
+
+def what_runs(draft: Any) -> str:
+    """What runs the workload, in words, for the setup being chosen (never a default the person did not pick)."""
+    if draft is None:
+        return NOT_CHOSEN
+    from wizard.setup_progress import target_chosen
+    if not target_chosen(draft.state):
+        return NOT_CHOSEN
+    return WHAT_RUNS.get(draft.spec.target.kind, NOT_CHOSEN)
+
+
+def sign_in_help(options: Iterable[Any], where: str) -> str:
+    """The sign-in help from the ways this screen offers (a cloud that signs you in by itself offers none)."""
+    ways = [f"- {SIGN_IN_WAYS[o.kind]}" for o in options if o.kind in SIGN_IN_WAYS]
+    lead = ("mi-wizard acts as **you**: it creates the identity, the vault and the grant with your rights, and reads "
+            "who you are from your sign-in token (you get write access to the new secret, nothing more).\n\n")
+    if not ways:
+        return lead + f"There is nothing to choose here: {where}"
+    return lead + "\n".join(ways) + ("\n\nPick the cloud your account lives in: tokens of one cloud do not work in "
+                                     "another.")
+
+
+def help_title(under: Any) -> str:
+    from .order import SCREEN_TITLES
+    screen_id = getattr(under, "SCREEN_ID", "")
+    return getattr(under, "HEADING", "") or SCREEN_TITLES.get(screen_id, "") or screen_id.replace("_", " ").title() \
+        or "mi-wizard"
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "close", "Close")]
 
     def __init__(self, under: Any):
         super().__init__()
-        title = getattr(under, "SCREEN_ID", "") or "mi-wizard"
-        self.text = f"## {title.replace('_', ' ').capitalize()}\n\n{getattr(under, 'HELP', '') or ''}\n{KEYS}"
+        own = getattr(under, "help_text", None)
+        body = own() if callable(own) else getattr(under, "HELP", "") or ""
+        body = body.replace("{target}", what_runs(getattr(under, "draft", None)))
+        self.text = f"## {help_title(under)}\n\n{body}\n{KEYS}"
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):

@@ -17,8 +17,8 @@ from .messages import PageLoaded
 
 HELP = """
 A **user-assigned managed identity** is an Azure identity with no password: Azure hands tokens for it to the
-resources it is attached to (here, the container group). It outlives the workload, so a re-deployed container
-keeps its access, and one identity can serve several container groups.
+resources it is attached to (here, {target}). It outlives the workload, so a re-deployed workload
+keeps its access, and one identity can serve several workloads.
 
 If an identity exists already (yours, or one a platform made), pick it: mi-wizard adopts it as it is and only
 adds what is missing. Names: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit.

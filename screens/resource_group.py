@@ -19,11 +19,10 @@ from .messages import PageLoaded
 from .picker import Picker, rows_of
 
 HELP = """
-A resource group holds the identity, the vault and the container group (each can live elsewhere, but one
+A resource group holds the identity, the vault and {target} (each can live elsewhere, but one
 group keeps the setup easy to find and to delete). A **new** group is created when you apply, in the location
 you pick; the identity and the vault are created in that location too.
 
-Group names: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period.
 Ctrl+G switches between the existing groups and a new one.
 """
 
@@ -85,6 +84,8 @@ class ResourceGroupScreen(WizardScreen):
 
     def _set_locations(self, found: list[str]) -> None:
         select = self.query_one("#location", Select)
+        # The blank entry stays in the list: it must not still say "Loading…" once the locations are there.
+        select.prompt = "Choose a location" if found else "No location available in this subscription"
         select.set_options([(name, name) for name in found])
         if self.location in found:
             select.value = self.location

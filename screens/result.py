@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -13,8 +15,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from .base import Collected, Note, WizardScreen
-from .errors import WorkFailed
+from .errors import WorkFailed, reporting
+from .fit import Fitted, hanging, indented
+from .flow import Applied
 from .messages import Verified
+from .snippets import resolve, save_dialog, sent_text, write_new
 
 # What each link is (a noun): its detail says how it stands, so the line never repeats itself
 # ("Secret: app-secret exists and is enabled.").
@@ -32,24 +37,36 @@ def link_title(name: str) -> str:
     return LINK_TITLES.get(name, name)
 
 HELP = """
-The verification follows the chain a token takes: the identity exists, it is attached to the container group,
+The verification follows the chain a token takes: the identity exists, it is attached to {target},
 a grant lets it read the secret, the secret exists and is enabled, and finally a short-lived **probe**
 container with the identity asks Key Vault for the secret (its value is never printed).
 
 A red link says what is broken and how to fix it; fix it and press **V** to verify again (or run
-`mi-wizard verify SETUP` later). The buttons copy the identity's ids to the clipboard.
+`mi-wizard verify SETUP` later). The copy buttons send the identity's ids and the next steps to the terminal's
+clipboard (OSC 52: tmux and some terminals do not pass it on); **F** saves the next steps to a file instead.
 """
 
 
-def links_text(report: dict[str, Any]) -> Text:
-    text = Text()
+def links_text(report: dict[str, Any]) -> Group:
+    """One item per link; wrapped lines indented under the item's text, resource ids never broken mid-word."""
+    items: list[RenderableType] = []
     for link in report.get("links", []):
         mark, style = ("✓", "green") if link["ok"] else (("…", "yellow") if link.get("pending") else ("✗", "red"))
-        text.append(f"{mark} {link_title(link['link'])}: ", f"bold {style}")
-        text.append(f"{link['detail']}\n")
+        title = Text(f"{link_title(link['link'])}: ", f"bold {style}")
+        items.append(hanging(Text(f"{mark} ", f"bold {style}"), Fitted(link["detail"], lead=title)))
         if not link["ok"] and link.get("fix"):
-            text.append(f"    Fix: {link['fix']}\n", style)
-    return text
+            items.append(indented("    Fix: ", link["fix"], style))
+    return Group(*items)
+
+
+def ids_table(identity: dict[str, Any]) -> Table:
+    """The identity's ids, each on one line (a long resource id shortened in the middle: the buttons copy it)."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True, width=14)
+    grid.add_column()
+    for label, key in (("Resource id", "id"), ("Client id", "client_id"), ("Principal id", "principal_id")):
+        grid.add_row(label, Fitted(str(identity.get(key, "-")), ""))
+    return grid
 
 
 class ResultScreen(WizardScreen):
@@ -58,13 +75,16 @@ class ResultScreen(WizardScreen):
     LEAD = "Each link from the identity to the secret, checked in Azure."
     HELP = HELP
     NEXT = "Finish"
-    BINDINGS = [Binding("ctrl+n", "next", "Finish"), Binding("v", "verify", "Verify again"),
-                Binding("s", "copy_steps", "Copy next steps"), Binding("c", "copy('id')", "Copy id", show=False),
+    BINDINGS = [Binding("ctrl+n", "next", "Finish"), Binding("v", "verify", "Verify"),
+                Binding("s", "copy_steps", "Copy steps"), Binding("f", "save_steps", "Save to file"),
+                Binding("c", "copy('id')", "Copy id", show=False),
                 Binding("t", "teardown", "Tear down")]
 
-    def __init__(self, services: Any, report: dict[str, Any] | None = None, identity: dict[str, Any] | None = None):
+    def __init__(self, services: Any, applied: Applied | None = None, *, report: dict[str, Any] | None = None,
+                 identity: dict[str, Any] | None = None):
         super().__init__(services)
-        self.report = report if report is not None else services.report
+        self.report = applied.report if applied is not None else report
+        """Handed on by the apply screen (or given: snapshots); None: the saved verification (a resumed setup)."""
         self.identity = identity
 
     def compose_body(self) -> Iterable[Widget]:
@@ -76,23 +96,22 @@ class ResultScreen(WizardScreen):
             yield Button("Copy client id", id="copy-client", compact=True)
             yield Button("Copy principal id", id="copy-principal", compact=True)
         yield Static("", id="next-steps", classes="muted")
-        yield Button("Copy the next steps", id="copy-steps", compact=True)
+        with Horizontal(classes="buttons", id="steps-buttons"):
+            yield Button("Copy the next steps", id="copy-steps", compact=True)
+            yield Button("Save to file", id="save-steps", compact=True)
         yield Button("Tear down this setup", id="teardown", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.services.report = None
         if self.identity is None:
             self.identity = self.draft.outputs("identity")
         if self.report is None:
             self.report = self.draft.outputs("verify") or {"passed": False, "links": []}
         self.show(self.report)
-        self.query_one("#ids", Static).update(
-            f"Resource id   {self.identity.get('id', '-')}\nClient id     {self.identity.get('client_id', '-')}\n"
-            f"Principal id  {self.identity.get('principal_id', '-')}")
+        self.query_one("#ids", Static).update(ids_table(self.identity))
         self.steps_text = self._next_steps()
         self.query_one("#next-steps", Static).update(Text(self.steps_text))
-        self.query_one("#copy-steps", Button).display = bool(self.steps_text)
+        self.query_one("#steps-buttons").display = bool(self.steps_text)
         self.can_advance = True
 
     def _next_steps(self) -> str:
@@ -110,7 +129,22 @@ class ResultScreen(WizardScreen):
         """The next steps (manifest, workflow or job snippet) to the clipboard: ids and names only, no secret."""
         if self.steps_text:
             self.app.copy_to_clipboard(self.steps_text.removeprefix("Next steps\n\n"))
-            self.notify("Copied the next steps.", markup=False)
+            self.notify(sent_text("the next steps"), markup=False)
+
+    @on(Button.Pressed, "#save-steps")
+    def action_save_steps(self) -> None:
+        """The next steps to a new file (a path asked for; an existing file is never replaced)."""
+        if self.steps_text:
+            self.app.push_screen(save_dialog("the next steps", f"{self.draft.name}-next-steps.txt"), self._save_steps)
+
+    def _save_steps(self, typed: str | None) -> None:
+        if not typed:
+            return
+        path = resolve(typed)
+        with reporting(self, f"save the next steps to {path}") as outcome:
+            write_new(path, self.steps_text.removeprefix("Next steps\n\n"))
+        if not outcome.failed:
+            self.notify(f"Saved the next steps to {path}.", markup=False)
 
     def show(self, report: dict[str, Any]) -> None:
         self.report = report
@@ -135,7 +169,7 @@ class ResultScreen(WizardScreen):
         value = (self.identity or {}).get(key, "")
         if value:
             self.app.copy_to_clipboard(value)
-            self.notify(f"Copied the {key.replace('_', ' ')}.", markup=False)
+            self.notify(sent_text({"id": "the resource id"}.get(key, f"the {key.replace('_', ' ')}")), markup=False)
 
     @on(Button.Pressed, "#teardown")
     def action_teardown(self) -> None:

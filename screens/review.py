@@ -18,6 +18,7 @@ from textual.widgets import Button, Static
 from .base import Collected, Note, WizardScreen
 from .dialogs import AskDialog, secret_prompt
 from .errors import WorkFailed, reporting
+from .flow import ReviewConfirmed
 from .messages import PlanMade
 
 ACTION_STYLES = {"create": "bold green", "update": "bold yellow", "adopt": "bold cyan", "recover": "bold magenta",
@@ -50,11 +51,14 @@ def plan_text(items: list[dict[str, Any]]) -> Text:
     return text
 
 
+CLOUD_OPTIONS = {"": "", "public": "", "sandbox": " --sandbox"}
+"""The CLI's option for where a setup was made; any other cloud is `--cloud NAME`."""
+
+
 def replay_command(path: str, cloud: str) -> str:
     """The exact command that applies a saved spec where this setup was made (the sandbox, or which cloud)."""
     import shlex
-    where = " --sandbox" if cloud == "sandbox" else "" if cloud in ("", "public") else f" --cloud {cloud}"
-    return f"mi-wizard apply {shlex.quote(path)}{where}"
+    return f"mi-wizard apply {shlex.quote(path)}{CLOUD_OPTIONS.get(cloud, f' --cloud {cloud}')}"
 
 
 class ReviewScreen(WizardScreen):
@@ -135,6 +139,8 @@ class ReviewScreen(WizardScreen):
             self.query_one("#secret-note", Note).say(f"{name} must be stored, and its value is never saved: enter it "
                                                      "again (Ctrl+V).", "warn")
             self.query_one("#enter-secret", Button).focus()
+        elif self.focused is None or self.focused.id == "enter-secret":  # its button is hidden now: keys scroll
+            self.query_one("#body").focus()
         self.can_advance = bool(message.items) and not message.problems and not message.needs_secret
 
     @on(Button.Pressed, "#enter-secret")
@@ -171,8 +177,7 @@ class ReviewScreen(WizardScreen):
             self.draft.record_plan(self.plan.items)
         if outcome.failed:
             return
-        self.services.confirmed = True
-        super().action_next()
+        self.app.navigate(self, "next", answers={}, spec={}, result=ReviewConfirmed())  # the apply starts at once
 
     def collect(self) -> Collected | None:
         return {}, {}

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .place import AZURE, SANDBOX, Place
+
 SessionFactory = Callable[..., Any]
 """(cloud=..., kind=..., prompt=...) -> wizard.session.Session; may block (sign-in, starting the sandbox)."""
 
@@ -37,36 +39,33 @@ class SecretHolder:
 
 
 class Services:
+    """What the screens share: the session, the setup being chosen, the secret. No screen-to-screen flags: what a
+    screen hands the next one is a typed result (screens.flow)."""
+
     def __init__(self, *, session_factory: SessionFactory, sandbox_factory: SessionFactory | None = None,
-                 state_dir: Path | None = None, sandbox: bool = False):
+                 state_dir: Path | None = None, place: Place = AZURE):
         self.session_factory = session_factory
         self.sandbox_factory = sandbox_factory
         self.state_dir = state_dir
-        self.sandbox = sandbox
-        """True: the session is the sandbox's, opened at start without asking."""
+        self.place = place
+        """Where this run works (screens.place): the sandbox, whose session opens at start without asking, or
+        Azure."""
         self.session: Any = None
         self.draft: Any = None
         """The wizard.draft.Draft being chosen, once a setup is started or resumed."""
-        self.resume_to: str | None = None
-        """The screen to land on once signed in (resuming a setup)."""
         self.secret = SecretHolder()
-        self.confirmed = False
-        """Set by the review's Apply: the apply screen starts at once (a resumed apply asks first)."""
-        self.report: dict[str, Any] | None = None
-        """The verification report the apply screen hands to the result screen."""
         self.cancels: set[threading.Event] = set()
         """Cancel events of running engines: set on quit so their threads stop promptly."""
         self._lock = threading.Lock()
 
     @property
     def cloud(self) -> str:
-        return self.session.profile.name if self.session is not None else ("sandbox" if self.sandbox else "public")
+        return self.session.profile.name if self.session is not None else self.place.cloud
 
     def use_sandbox(self) -> None:
         """Switch to the sandbox (from "Try the sandbox" on a machine with no Azure sign-in)."""
-        if self.sandbox_factory is not None:
-            self.session_factory = self.sandbox_factory
-        self.sandbox = True
+        self.session_factory = self.sandbox_factory or self.session_factory
+        self.place = SANDBOX
         self.close_session()
 
     def open_session(self, **kwargs: Any) -> Any:

@@ -11,7 +11,9 @@ from textual.widget import Widget
 from textual.widgets import Button, RadioButton, RadioSet, Static
 
 from .base import Collected, Note, WizardScreen, chosen
+from .flow import Resuming
 from .messages import DeviceCodeShown, SessionFailed, SessionOpened, SignInDetected
+from .place import Place
 
 CLOUDS = (("public", "Azure"), ("china", "Azure China"), ("usgov", "Azure US Government"))
 
@@ -34,14 +36,19 @@ class SignInScreen(WizardScreen):
     LEAD = "Who mi-wizard acts as. It needs rights to create resources and to grant roles."
     HELP = HELP
 
-    def __init__(self, services: Any):
+    def __init__(self, services: Any, resuming: Resuming | None = None):
         super().__init__(services)
         self.options: list[Any] = []
+        self.resuming = resuming
+        """Given by the flow when a setup is resumed before signing in: Next leads back to where it was left."""
+
+    @property
+    def place(self) -> Place:
+        return self.services.place  # type: ignore[no-any-return]
 
     def compose_body(self) -> Iterable[Widget]:
-        if self.services.sandbox:
-            yield Static("Cloud: the sandbox, a local simulated Azure. You are signed in as its operator, who "
-                         "is Owner of the demo subscriptions.", classes="lead")
+        if not self.place.offers_sign_in_choice:
+            yield Static(self.place.sign_in_lead, classes="lead")
         else:
             with RadioSet(id="cloud"):
                 for key, label in CLOUDS:
@@ -56,9 +63,9 @@ class SignInScreen(WizardScreen):
         session = self.services.session
         if session is not None:
             self._signed_in_text()
-        elif self.services.sandbox:
-            self.query_one("#status", Note).say("Starting the sandbox…")
-        if not self.services.sandbox:
+        else:
+            self.query_one("#status", Note).say(self.place.signing_in)
+        if self.place.offers_sign_in_choice:
             answers = self.answers()
             cloud = answers.get("cloud") or (self.draft.spec.cloud if self.draft else "public")
             buttons = list(self.query_one("#cloud", RadioSet).query(RadioButton))
@@ -87,6 +94,12 @@ class SignInScreen(WizardScreen):
             self.query_one("#status", Note).say(f"Nothing signs you in yet. {message.reason} Use a device code, or "
                                                 "go back and try the sandbox.", "warn")
 
+    def help_text(self) -> str:
+        """F1 describes only the ways to sign in this screen offers (none where the cloud signs you in itself)."""
+        from .help import sign_in_help
+        status = str(self.query_one("#status", Note).render()).strip()
+        return sign_in_help(self.options, status or "the ways to sign in are being checked.")
+
     def _choice(self, set_id: str, default: str) -> str:
         found = self.query(f"#{set_id}").results(RadioSet)
         return next((chosen(radios, default) for radios in found), default)
@@ -110,11 +123,11 @@ class SignInScreen(WizardScreen):
         self.query_one("#device-code", Note).say(f"Open {message.url} and enter the code {message.code}", "warn")
 
     def on_session_opened(self, message: SessionOpened) -> None:
-        if not self.services.sandbox:
-            self.query_one("#device-code", Note).say("")
+        for note in self.query("#device-code").results(Note):
+            note.say("")
         self._signed_in_text()
-        if self.services.sandbox and self.services.resume_to:
-            self.action_next()  # resuming on the sandbox: nothing to ask here
+        if self.resuming is not None and not self.place.offers_sign_in_choice:
+            self.action_next()  # resuming where nothing is asked here (the sandbox): on to where it was left
 
     def on_session_failed(self, message: SessionFailed) -> None:
         self.query_one("#status", Note).say(message.reason, "error")  # "Could not sign in. …" (screens.errors)
@@ -122,16 +135,26 @@ class SignInScreen(WizardScreen):
     def _signed_in_text(self) -> None:
         session = self.services.session
         who = session.operator
-        cloud = "the sandbox" if session.profile.is_sandbox else session.profile.name
-        self.query_one("#status", Note).say(f"Signed in to {cloud} as {who.display} ({who.principal_type}), "
-                                            f"tenant {who.tenant_id}.", "ok")
+        self.query_one("#status", Note).say(f"Signed in to {session.profile.display_name} as {who.display} "
+                                            f"({who.principal_type}), tenant {who.tenant_id}.", "ok")
         self.can_advance = True
 
     def typed(self) -> dict[str, Any]:
-        if self.services.sandbox:
-            return {"cloud": "sandbox"}
+        if not self.place.offers_sign_in_choice:
+            return {"cloud": self.place.cloud}
         return {"cloud": self._choice("cloud", "public"), "kind": self._choice("method", "auto")}
 
     def collect(self) -> Collected | None:
         answers = self.typed()
-        return answers, ({} if self.services.sandbox else {"cloud": answers["cloud"]})
+        # The spec's cloud is the one chosen here; where nothing is chosen (the sandbox) the spec keeps its own.
+        return answers, ({"cloud": answers["cloud"]} if self.place.offers_sign_in_choice else {})
+
+    def action_next(self) -> None:
+        """Next, handing the flow where a resumed setup goes on (`Resuming`) rather than the following screen."""
+        if not self.can_advance:
+            self.say_why_not()
+            return
+        collected = self.collect()
+        assert collected is not None, "sign-in always has its answers"
+        answers, patch = collected
+        self.app.navigate(self, "next", answers=answers, spec=patch, result=self.resuming)

@@ -19,6 +19,7 @@ from wizard.targets import TargetKind, choice_kind, kinds
 from .base import Collected, Note, WizardScreen, chosen
 from .errors import WorkFailed
 from .messages import PageLoaded
+from .order import TARGET_FIELDS
 from .target_fields import TargetFields
 
 HELP = """
@@ -59,8 +60,9 @@ class TargetScreen(WizardScreen):
                 for key, label in kind.choices:
                     yield RadioButton(label, name=key)
         for kind in kinds():
-            if kind.fields:
-                module, _, name = kind.fields.partition(":")
+            where = TARGET_FIELDS.get(kind.kind, "")
+            if where:
+                module, _, name = where.partition(":")
                 yield getattr(importlib.import_module(f"screens.{module}"), name)(id=f"fields-{kind.kind}")
         yield Note("", id="status")
 

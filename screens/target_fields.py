@@ -1,4 +1,4 @@
-"""What a target kind's fields on the target screen do (`TargetKind.fields` names the widget): the target
+"""What a target kind's fields on the target screen do (screens.order.TARGET_FIELDS names the widget): the target
 screen shows the fields of the kind whose choice is picked, asks them what is wrong or what will happen, and
 for the spec's target table. A kind without fields has only its choice and its note."""
 

@@ -58,7 +58,7 @@ class VaultScreen(WizardScreen):
             yield RadioButton("Recover it, with its secrets", name="recover", value=True)
             yield RadioButton("Purge it for good and create a new vault", name="purge")
         yield Checkbox("I understand purging destroys the old vault's secrets", id="confirm-purge")
-        yield Static("Access model", classes="label")
+        yield Static("Access model", classes="label", id="model-label")
         with RadioSet(id="model"):
             for key, label in MODELS:
                 yield RadioButton(label, name=key)
@@ -164,9 +164,13 @@ class VaultScreen(WizardScreen):
         """Status, choices and Next from the name and the last check."""
         name, result, status = self.name_value, self.result, self.query_one("#status", Note)
         no_vault = self.query_one("#no-vault", Checkbox).value
-        for widget in (self.query_one("#name", Input), self.query_one("#model", RadioSet),
-                       self.query_one("#existing", Select)):
+        name_input, existing = self.query_one("#name", Input), self.query_one("#existing", Select)
+        for widget in (name_input, self.query_one("#model", RadioSet), existing):
             widget.disabled = no_vault
+        # No vault: its fields are hidden, not just dimmed (nothing there applies), and come back as typed.
+        for shown in (name_input.parent, self.query_one("#model-label"), self.query_one("#model"), existing.parent):
+            if shown is not None:
+                shown.display = not no_vault
         if no_vault:
             for set_id in ("#deleted", "#confirm-purge", "#suggestions"):
                 self.query_one(set_id).display = False

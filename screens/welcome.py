@@ -41,6 +41,12 @@ class Note(Static):
         self.update(text)
 
 
+def _title(screen_id: str) -> str:
+    """The title of the screen a setup resumes at (screens.order; imported with the list, after the first paint)."""
+    from .order import screen_title
+    return screen_title(screen_id)
+
+
 def _when(iso: str) -> str:
     return iso.replace("T", " ")[:16] + "Z" if iso else ""
 
@@ -75,19 +81,25 @@ class WelcomeScreen(RoutesFailures, Screen):
                 yield Button("Start new", id="new")
                 yield Button("Open a spec file", id="open")
                 yield Button("Tear down", id="teardown")
-                if not self.services.sandbox:  # on the sandbox already (it stays on it): no such button
+                if self.services.place.offers_sandbox:  # not on the sandbox already (it stays on it)
                     yield Button("Try the sandbox", id="sandbox")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "sandbox" if self.services.sandbox else "Azure"
+        self.sub_title = self.services.place.label
         self.show_connection()
-        if not self.services.sandbox and self.services.session is None:
+        if self.services.place.offers_sign_in_choice and self.services.session is None:
             self.call_after_refresh(self.detect)
 
+    def help_text(self) -> str:
+        """F1 names only the buttons this screen shows (no "Try the sandbox" on the sandbox)."""
+        shown = {str(b.label) for b in self.query(Button)}
+        return "\n".join(line for line in HELP.splitlines()
+                         if not line.startswith("- **") or line[4:].split("**")[0] in shown)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "sandbox" and self.services.sandbox:
-            return False  # already on the sandbox: hide the key
+        if action == "sandbox":
+            return self.services.place.offers_sandbox  # hidden once on the sandbox
         if action == "retry":
             return self.detect_failed  # offered only while it could not be checked
         return True
@@ -152,12 +164,11 @@ class WelcomeScreen(RoutesFailures, Screen):
             for s in self.setups:
                 progress = "broken" if s.broken else (f"{s.progress} drift" if s.drifted else s.progress)
                 target = s.target or ("" if s.broken else "not chosen yet")  # never the default it starts with
-                table.add_row(s.name, progress, s.screen, _when(s.updated), target, key=str(s.path))
+                table.add_row(s.name, progress, _title(s.screen), _when(s.updated), target, key=str(s.path))
             table.display = bool(self.setups)
             if row and row < len(self.setups):
                 table.move_cursor(row=row)
-        empty = "No setups yet: press N to start one." if self.services.sandbox else \
-            "No setups yet: start a new one, or try the sandbox first."
+        empty = self.services.place.no_setups
         drifted = [f"{s.name} ({s.drift.summary()})" for s in self.setups if s.drifted]
         self.query_one("#empty", Static).update(
             empty if not self.setups else
@@ -175,12 +186,9 @@ class WelcomeScreen(RoutesFailures, Screen):
         if failed:
             note.say(failed, "error")  # screens.errors' one format: "Could not sign in. …"
         elif session is not None:
-            where = "the sandbox (a local, simulated Azure)" if session.profile.is_sandbox else session.profile.name
-            note.say(f"Connected to {where}.", "ok")
-        elif self.services.sandbox:
-            note.say("Starting the sandbox (a local, simulated Azure)…")
+            note.say(f"Connected to {session.profile.described}.", "ok")
         else:
-            note.say("Checking how you can sign in to Azure…")
+            note.say(self.services.place.connecting)
 
     def on_session_opened(self, message: Any) -> None:
         self.show_connection()
@@ -220,11 +228,8 @@ class WelcomeScreen(RoutesFailures, Screen):
         if chosen.broken:
             self.notify(chosen.broken, title="Cannot resume", severity="error", markup=False, timeout=12)
             return
-        made_on_sandbox = chosen.cloud == "sandbox"
-        if made_on_sandbox != self.services.sandbox:
-            self.notify("This setup was made on " + ("the sandbox: start mi-wizard --sandbox to resume it."
-                                                      if made_on_sandbox else f"Azure ({chosen.cloud}): start "
-                                                      "mi-wizard without --sandbox to resume it."),
+        if not self.services.place.made_here(chosen.cloud):
+            self.notify(self.services.place.made_elsewhere.format(cloud=chosen.cloud),
                         title="Another cloud", severity="warning", markup=False, timeout=10)
             return
         if chosen.drifted:  # what changed since the last run, before it goes on
@@ -290,14 +295,8 @@ class WelcomeScreen(RoutesFailures, Screen):
     def _open_spec(self, path: str | None) -> None:
         if not path:
             return
-        from wizard.draft import Draft
-
-        from .errors import reporting
-        with reporting(self, f"open {path}") as outcome:  # a bad spec, or a setup of that name exists
-            draft = Draft.from_spec_file(Path(path).expanduser(), directory=self.services.state_dir,
-                                         cloud=self.services.cloud)
-        if not outcome.failed:
-            self.app.open_setup(draft)
+        from .open_spec import open_spec
+        open_spec(self, Path(path).expanduser())  # asks for another name when a setup has the spec's (screens/open_spec.py)
 
     @on(Button.Pressed, "#teardown")
     def action_teardown(self) -> None:
@@ -317,10 +316,10 @@ class WelcomeScreen(RoutesFailures, Screen):
 
     @on(Button.Pressed, "#sandbox")
     def action_sandbox(self) -> None:
-        if self.services.sandbox:
+        if not self.services.place.offers_sandbox:
             return
         self.services.use_sandbox()
-        self.sub_title = "sandbox"
+        self.sub_title = self.services.place.label
         self.query_one("#sandbox", Button).display = False
         self.refresh_bindings()
         self.show_connection()

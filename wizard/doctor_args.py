@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .azure import scopes
-from .spec_workloads import GITHUB_ISSUER, TOKEN_EXCHANGE_AUDIENCE
+from .azure import clouds, scopes
+from .spec_workloads import GITHUB_ISSUER
 from .targets.aks import aks_subject
 from .targets.github import GithubCredential
 
@@ -27,7 +27,10 @@ class DoctorArgError(ValueError):
     """A doctor option that cannot be understood, with the expected form."""
 
 
-def parse_federation(text: str) -> dict[str, Any]:
+def parse_federation(text: str, cloud: str = "public") -> dict[str, Any]:
+    """One --federation option; its audience is `cloud`'s token-exchange audience (wizard/azure/clouds.py): a
+    credential on Azure US Government or China expects its own, not the public cloud's."""
+    audience = clouds.cloud(cloud).token_exchange_audience
     kind, _, rest = text.partition(":")
     if kind == "aks":
         cluster_id, _, names = rest.rpartition(":")
@@ -37,7 +40,7 @@ def parse_federation(text: str) -> dict[str, Any]:
                                  "cluster id being /subscriptions/.../providers/Microsoft.ContainerService/"
                                  "managedClusters/NAME.")
         return {"kind": "aks", "cluster_id": cluster_id, "issuer": "", "subject": aks_subject(namespace, names),
-                "audience": TOKEN_EXCHANGE_AUDIENCE}
+                "audience": audience}
     if kind == "github":
         parts = rest.split(":")
         if len(parts) < 2 or "/" not in parts[0]:
@@ -54,7 +57,7 @@ def parse_federation(text: str) -> dict[str, Any]:
             raise DoctorArgError(f"--federation {text!r}: after the repository, give branch:NAME, environment:NAME, "
                                  "tag:NAME or pull_request.")
         return {"kind": "github", "issuer": GITHUB_ISSUER, "subject": credential.subject(repo),
-                "audience": TOKEN_EXCHANGE_AUDIENCE}
+                "audience": audience}
     raise DoctorArgError(f"--federation {text!r}: expected {FEDERATION_HELP}.")
 
 
@@ -91,7 +94,17 @@ def doctor_target(args: argparse.Namespace) -> Target:
     if args.container_group and not _is_id_of(args.container_group, CONTAINER_GROUP_TYPE):
         raise DoctorArgError("--container-group must be the group's resource id (/subscriptions/.../resourceGroups/"
                              f".../providers/{CONTAINER_GROUP_TYPE}/NAME), not {args.container_group!r}.")
+    cloud = _cloud(args)
     return Target(identity_id=args.identity, vault_name=args.vault, secret_name=args.secret,
                   container_group_id=args.container_group, pool_id=args.pool,
-                  federations=[parse_federation(f) for f in args.federation],
+                  federations=[parse_federation(f, cloud) for f in args.federation],
                   grants=[parse_grant(g) for g in args.grant])
+
+
+def _cloud(args: argparse.Namespace) -> str:
+    """The cloud doctor checks: `--cloud` (public without it; the sandbox stands in for any cloud, and `--sandbox
+    --cloud usgov` checks a US Government setup rebuilt there)."""
+    cloud = getattr(args, "cloud", None) or "public"
+    if clouds.cloud_problem(cloud):  # argparse's choices let only known clouds through; said plainly otherwise
+        raise DoctorArgError(str(clouds.cloud_problem(cloud)))
+    return str(cloud)

@@ -28,16 +28,10 @@ if TYPE_CHECKING:
 
 SCREENS = ("signin", "subscription", "resource_group", "identity", "vault", "secret", "permissions", "target",
            "details", "grants", "review", "apply", "result")
-"""The wizard's screens in order; ``ui["screen"]`` is one of them. A setup skips those it does not need
-(`Draft.screens()`): no secret or permissions without a vault; "details" only for a target kind with a screen of
-its own (`TargetKind.details`: AKS's cluster, GitHub's repository), and so on."""
+"""The screen ids a setup can be saved at (``ui["screen"]``), in the order the wizard comes to them: what the
+state file needs to resume a setup. Which of them a setup shows, and their titles, is the UI's (screens.order)."""
 RENAMED_SCREENS = {"federation": "details"}
 """Screens of older versions, as a state file may name them."""
-
-SCREEN_TITLES = {"signin": "Sign in", "subscription": "Subscription", "resource_group": "Resource group",
-                 "identity": "Identity", "vault": "Key Vault", "secret": "Secret", "permissions": "Permissions",
-                 "target": "Target", "details": "Target details", "grants": "Other access",
-                 "review": "Review", "apply": "Apply", "result": "Result"}
 
 
 def resume_screen(state: State) -> str:
@@ -51,24 +45,6 @@ def resume_screen(state: State) -> str:
     if verify is not None and verify.status in ("done", "failed"):
         return "result"
     return "review" if state.steps else "signin"
-
-
-def screen_needed(screen: str, spec: Spec, target_answers: dict[str, Any]) -> bool:
-    """Whether a setup with this spec (and these target-screen answers) shows `screen`.
-
-    The target's kind says whether it has a screen of its own; the target screen says which further screens its
-    choice needs (`answers["screens"]`, e.g. other access for ACI); the draft knows no target screen's controls."""
-    from .targets import target_kind
-    if screen in ("secret", "permissions"):
-        return spec.uses_vault
-    if screen == "details":
-        return bool(target_kind(spec.target.kind).details)
-    if screen == "grants":
-        # Extra grants are the point of a platform's identity and common for Batch / AKS; a kind that asks for
-        # them on its own (ACI: a checkbox) shows the screen only when asked.
-        return (target_kind(spec.target.kind).grants_screen or spec.identity.existing or bool(spec.grant_extra)
-                or screen in target_answers.get("screens", ()))
-    return screen in SCREENS
 
 
 def suggested_names(setup: str) -> dict[str, str]:
@@ -109,7 +85,7 @@ class DraftSummary:
     progress: str
     """"4/8" once planned (finished of needed steps: setup_progress), else "-"."""
     screen: str
-    """Where it resumes (a title from SCREEN_TITLES)."""
+    """Where it resumes: a screen id (SCREENS; the UI shows its title), "" for a broken one."""
     updated: str
     target: str
     """"" until the target is chosen."""
@@ -174,11 +150,6 @@ class Draft:
     @property
     def cloud(self) -> str:
         return str(self.state.ui.get("cloud", "public"))
-
-    def screens(self) -> list[str]:
-        """The screens this setup shows, in order (the spec and the target's answers decide)."""
-        spec, target = self.spec, self.answers("target")
-        return [s for s in SCREENS if screen_needed(s, spec, target)]
 
     def answers(self, screen: str) -> dict[str, Any]:
         return dict(self.state.ui.get("answers", {}).get(screen, {}))
@@ -281,8 +252,7 @@ def summaries(directory: Path | str | None = None, *, session: Session | None = 
             continue
         screen = resume_screen(state)
         cloud = str(state.ui.get("cloud", "public"))
-        summary = DraftSummary(s.name, s.path, progress_text(state), SCREEN_TITLES.get(screen, screen),
-                               s.updated, target_text(state), cloud)
+        summary = DraftSummary(s.name, s.path, progress_text(state), screen, s.updated, target_text(state), cloud)
         if session is not None and cloud == here:
             from .drift import setup_drift
             summary.drift = setup_drift(session, state)

@@ -16,8 +16,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
 
 from .azure import roles
@@ -27,9 +29,11 @@ from .progress import CheckResult, ProgressSink, null_sink
 from .reads import ReadCache
 from .steps.base import not_found_is_none
 from .steps.grant import policy_allows, secret_scope
+from .verify_unreadable import link_unless_refused, refused_read, unreadable_link
 from .waits import WaitExpired, wait_for
 
 PROPAGATION_LIMIT_S = 900.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,27 +115,29 @@ class Checker:
         """Check every link; `verdict`: the live probe already ran (as a step of apply), judge its verdict."""
         from . import verify_links
         from .targets import kinds
-        identity = self.check_identity()
+        identity = self.guarded("identity", self.check_identity, None)
         if identity is None:
             return self.report
         attached = []  # (kind, what its attached check read, whether the link holds)
         for kind in kinds():
             before = len(self.report.links)
-            found = kind.check_attached(self, identity)
+            found = self.guarded("attached", partial(kind.check_attached, self, identity), None)
             if len(self.report.links) > before:
                 attached.append((kind, found, self.report.links[-1].ok))
         for fed in self.target.federations:
-            verify_links.check_federation(self, identity, fed)
+            self.guarded(f"federation:{fed.get('name') or fed['subject']}",
+                         partial(verify_links.check_federation, self, identity, fed), None)
         vault = grant_ok = secret_ok = None
         if self.target.vault_name:
-            vault = self.find_vault()
+            vault = self.guarded("grant", self.find_vault, None)
             if vault is not None:
-                grant_ok = self.check_grant(identity, vault)
-                secret_ok = self.check_secret(vault)
+                grant_ok = self.guarded("grant", lambda: self.check_grant(identity, vault), False)
+                secret_ok = self.guarded("secret", lambda: self.check_secret(vault), False)
         # Independent links, read side by side (bounded) and reported in order.
         from .steps.extra_grants import in_parallel
-        checks: list[Callable[[], Link]] = [lambda g=g: verify_links.check_extra_grant(self, identity, g)  # type: ignore[misc]
-                                            for g in self.target.grants]
+        checks: list[Callable[[], Link]] = [lambda g=g: link_unless_refused(  # type: ignore[misc]
+            f"grant_extra:{g['role']}", lambda: verify_links.check_extra_grant(self, identity, g))
+            for g in self.target.grants]
         for link in in_parallel(checks):
             self.add(link)
         for kind, found, ok in attached:
@@ -141,6 +147,17 @@ class Checker:
             kind.check_probe(self, identity, found, vault, bool(grant_ok), runnable=probe and ready,
                              verdict=verdict if ready else None)
         return self.report
+
+    def guarded(self, name: str, check: Callable[[], T], otherwise: T) -> T:
+        """Run one link's check; when Azure refuses the signed-in account a read it needs, add the link as not
+        checked (wizard/verify_unreadable.py) and go on with `otherwise`."""
+        try:
+            return check()
+        except HttpResponseError as err:
+            if not refused_read(err):
+                raise
+            self.add(unreadable_link(name, err))
+            return otherwise
 
     def read(self, key: str, fetch: Callable[[], Any]) -> Any:
         """Through the run's read-once cache where it still holds (see `reuse`), else from Azure.

@@ -57,14 +57,28 @@ def check_federation(checker: Checker, identity: Any, fed: dict[str, Any]) -> No
                                            f"{matching[0].issuer}, but the tokens come from {expected_issuer}"
                                            + (" (the cluster's issuer: was it re-created?)." if cluster_id else "."),
                              "Update the credential's issuer (resume the setup re-writes it)."))
-        elif list(right[0].audiences or []) != [fed.get("audience") or "api://AzureADTokenExchange"]:
+        elif list(right[0].audiences or []) != [audience := expected_audience(checker, fed)]:
             checker.add(Link(label, False, f"{right[0].name} expects audience {', '.join(right[0].audiences or [])}, "
-                                           f"not {fed.get('audience')}: token exchange fails.",
-                             "Set the credential's audience to api://AzureADTokenExchange."))
+                                           f"not {audience}: token exchange fails.",
+                             f"Set the credential's audience to {audience}{_whose(audience)}: resume the setup, or "
+                             f"az identity federated-credential update -g {who.resource_group} --identity-name "
+                             f"{who.name} -n {right[0].name} --audiences {audience}"))
         else:
             checker.add(Link(label, True, f"{right[0].name} trusts {fed['subject']} from {expected_issuer}."))
     if cluster_id:
         check_cluster(checker, cluster_id, cluster)
+
+
+def expected_audience(checker: Checker, fed: dict[str, Any]) -> str:
+    """The audience the workload's tokens carry: the federation's own (a setup's, written per cloud; doctor's, from
+    --cloud), else the cloud's token-exchange audience (wizard/azure/clouds.py cites Microsoft's list)."""
+    return str(fed.get("audience") or checker.clients.profile.token_exchange_audience)
+
+
+def _whose(audience: str) -> str:
+    from .azure.clouds import by_audience
+    cloud = by_audience(audience)
+    return f", the token-exchange audience of {cloud.title}" if cloud is not None else ""
 
 
 def check_cluster(checker: Checker, cluster_id: str, cluster: Any) -> None:

@@ -31,6 +31,7 @@ def test_apply_azure_changed_since_review(snap_compare, snap_app, write_setup):
 
     async def run_before(pilot):
         from screens.apply import ApplyScreen
+        from screens.flow import ReviewConfirmed
         app = pilot.app
         await wait_for(pilot, lambda: app.services.session is not None)
         app.services.draft = Draft.open(path)
@@ -40,8 +41,7 @@ def test_apply_azure_changed_since_review(snap_compare, snap_app, write_setup):
         assert group["action"] == "adopt", group
         group.update(action="create", reason="rg-prefect-demo does not exist yet; it will be created in eastus.")
         app.services.draft.record_plan(reviewed)
-        app.services.confirmed = True  # as the review's Apply leaves it
-        await app.switch_screen(ApplyScreen(app.services))
+        await app.switch_screen(ApplyScreen(app.services, ReviewConfirmed()))  # as the review's Apply hands it on
         await wait_for(pilot, lambda: app.screen.can_advance and not app.screen.running, what="Continue offered")
         await wait_for(pilot, lambda: "Resource group: create -> adopt" in " ".join(screen_text(app).split()),
                        what="the change on screen")

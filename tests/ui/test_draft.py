@@ -64,7 +64,7 @@ def test_the_plan_gives_progress_and_drops_steps_no_longer_planned(tmp_path):
              ("resource_group", "identity", "vault", "secret", "grant", "aci", "probe")]
     draft.record_plan(items)
     line = summaries(tmp_path)[0]
-    assert (line.progress, line.screen, line.cloud) == ("0/7", "Sign in", "public")  # the verification is no step
+    assert (line.progress, line.screen, line.cloud) == ("0/7", "signin", "public")  # the verification is no step
     draft.record_plan(items[:-1])  # the probe was dropped
     assert "probe" not in draft.statuses() and summaries(tmp_path)[0].progress == "0/7"  # the spec still needs it
     assert [p["step"] for p in draft.planned()] == [i["step"] for i in items[:-1]]

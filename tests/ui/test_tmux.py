@@ -99,3 +99,23 @@ def test_a_setup_with_keys_only_in_a_real_terminal(tmp_path):
         term.close()
     state = tmp_path / "state" / "prefect-aci.json"
     assert state.exists() and SECRET.encode() not in state.read_bytes()
+
+
+def test_keys_typed_ahead_while_screens_change_are_not_lost(tmp_path):
+    """A person who knows the wizard types ahead at 0.1 s gaps, without waiting for each screen: `n`, a name,
+    Enter, Ctrl+N and a filter. Every key lands where it was meant to: the setup has the typed name and the
+    subscription screen shows the whole filter (keys sent while a screen gives way to the next are held for it)."""
+    term = Terminal(tmp_path, command())
+    try:
+        term.wait("Connected to the sandbox")
+        for key in ["n", *"quick", "Enter", "C-n", *"contoso"]:
+            term.tmux("send-keys", "-t", "w", *(["-l", key] if len(key) == 1 else [key]))
+            time.sleep(0.1)  # the typing pace under test, not a wait for the app
+        shown = term.wait("Contoso Dev")
+        lines = shown.splitlines()
+        assert "quick" in lines[0] and "Subscription" in shown, shown
+        assert any(line.strip() == "contoso" for line in lines), shown  # the filter box holds every letter
+        term.keys("C-q")
+        term.wait("EXIT=0")
+    finally:
+        term.close()

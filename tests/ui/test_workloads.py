@@ -266,11 +266,12 @@ async def test_a_workload_spec_file_round_trips_through_its_screens(make, state_
     file's choices (each offers Next as it stands) and the spec comes out unchanged."""
     from pathlib import Path
 
+    from screens.order import shown_screens
     from wizard.draft import Draft
     source = Path(__file__).resolve().parents[2] / "examples" / f"{example}.toml"
     draft = Draft.from_spec_file(source, directory=state_dir, cloud="sandbox")
     before = draft.spec.to_dict()
-    shown = draft.screens()
+    shown = shown_screens(draft)
     draft.record(at=shown[shown.index("review") - 1])
     app = make()
     async with app.run_test(size=(80, 24)) as pilot:

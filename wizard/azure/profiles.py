@@ -31,17 +31,41 @@ class CloudProfile:
     client_secret: str | None = field(default=None, repr=False)
     imds_url: str | None = None
     subscription_ids: tuple[str, ...] = ()
-    probe_image: str = "mcr.microsoft.com/azure-cli"
+    probe_image: str = "mcr.microsoft.com/azurelinux/distroless/python:3"
+    """The live probe's image: the smallest Microsoft-hosted one with python3 (the probe is a stdlib-only script).
+    Azure Linux 3's distroless Python: Python 3.12, about 84 MB against 140 MB for azurelinux/base/python and far
+    more for azure-cli (https://github.com/maniSbindra/sbi/blob/main/docs/daily_recommendations.md, sizes as
+    `docker images` reports them). It is distroless-packages-base (ca-certificates, openssl: the HTTPS call to Key
+    Vault) plus the python3 package, /usr/bin/python3 (https://github.com/microsoft/azurelinux: .pipelines/
+    containerSourceData/python/distroless/python.pkg and SPECS/distroless-packages/distroless-packages.spec;
+    images built on it start `["python3", ...]` in exec form). There is no shell, and none is needed: ACI's command
+    replaces the image's entrypoint and starts without a shell ("similar to --entrypoint", https://learn.microsoft.com/
+    azure/container-instances/container-instances-start-command), so `python3 -c SCRIPT ARGS` runs as is. Not
+    cbl-mariner/base/python (CBL-Mariner 2.0 reached end of life in mid-2025, no more updates:
+    https://github.com/dotnet/dotnet-docker/discussions/7186), nor mcr.microsoft.com/mirror/docker/library/python
+    (Microsoft's mirror of Docker Hub for its own builds: the Azure SDK's Dockerfiles tell public users to leave it
+    out), nor devcontainers/python (a full development image)."""
     storage_suffix: str = "core.windows.net"
     token_exchange_audience: str = "api://AzureADTokenExchange"
     az_cloud_name: str = "AzureCloud"
     """The Azure CLI's name of this cloud (`az cloud set --name ...`)."""
     github_api_url: str = "https://api.github.com"
     """GitHub's REST API (the GitHub target reads repository ids there); the sandbox serves a stand-in."""
+    display_name: str = "Azure"
+    """How screens and messages name this cloud: "Azure US Government", "the sandbox"."""
+    display_note: str = ""
+    """What it is, when the name alone does not say ("a local, simulated Azure")."""
+    offers_sign_in_choice: bool = True
+    """False for the sandbox: its session signs in as the sandbox's operator, with no way or cloud to choose."""
 
     @property
     def is_sandbox(self) -> bool:
         return self.name == "sandbox"
+
+    @property
+    def described(self) -> str:
+        """The display name with its note: "the sandbox (a local, simulated Azure)"; "Azure US Government"."""
+        return f"{self.display_name} ({self.display_note})" if self.display_note else self.display_name
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every management client takes."""
@@ -61,12 +85,15 @@ class CloudProfile:
 def _profile(c: Cloud) -> CloudProfile:
     return CloudProfile(c.name, c.arm_url, c.authority_host, c.arm_scope, c.keyvault_suffix, c.keyvault_scope,
                         storage_suffix=c.storage_suffix, token_exchange_audience=c.token_exchange_audience,
-                        az_cloud_name=c.az_name)
+                        az_cloud_name=c.az_name, display_name=c.title)
 
 
 PUBLIC, CHINA, USGOV = (_profile(c) for c in (clouds.PUBLIC, clouds.CHINA, clouds.USGOV))
 CLOUDS = {p.name: p for p in (PUBLIC, CHINA, USGOV)}
 
+
+SANDBOX_DISPLAY_NAME, SANDBOX_DISPLAY_NOTE = "the sandbox", "a local, simulated Azure"
+"""How the sandbox is named on screens (its profile's display fields; the UI shows them before it has started)."""
 
 AZ_SANDBOX_CLOUD = "mi-wizard-sandbox"
 """What the sandbox's descriptor tells `az cloud register` to call it (wizard/sandbox/descriptor.py)."""
@@ -81,7 +108,8 @@ def sandbox_profile(descriptor: dict[str, Any]) -> CloudProfile:
         verify_challenge_resource=False, polling_interval=0.2, tenant_id=descriptor["tenant_id"],
         client_id=descriptor["client_id"], client_secret=descriptor["client_secret"],
         imds_url=descriptor["imds_url"], subscription_ids=tuple(descriptor.get("subscription_ids", ())),
-        probe_image="sandbox/python3", az_cloud_name=AZ_SANDBOX_CLOUD, github_api_url=f"{descriptor['arm_url']}/_sandbox/github/api")
+        probe_image="sandbox/python3", az_cloud_name=AZ_SANDBOX_CLOUD, github_api_url=f"{descriptor['arm_url']}/_sandbox/github/api",
+        display_name=SANDBOX_DISPLAY_NAME, display_note=SANDBOX_DISPLAY_NOTE, offers_sign_in_choice=False)
 
 
 def load_descriptor(path: Path | str) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 none).
 
 Each target kind owns its spec table (`[target]` with `kind = "..."`, parsed into the kind's own dataclass: no
-union of fields), its steps, its verification links, its next steps, its example and its screen fields. The
+union of fields), its steps, its verification links, its next steps, its example and what its screens offer. The
 engine, the spec, the draft, verify and the CLI know targets only through this registry.
 
 A new target kind adds (and registers in BUILTIN below):
 - `wizard/targets/<kind>.py`: its spec dataclass and its `TargetKind` (validation, groups, verify, next steps);
 - `wizard/targets/<kind>_steps.py`: its steps (refresh -> plan -> apply), with their own step ids;
-- `screens/target_<kind>.py`: its fields on the target screen (`fields`), or a screen of its own (`details`);
+- `screens/target_<kind>.py`: its fields on the target screen, or a screen of its own, named in screens/order.py
+  (the UI's side: wizard/ never names a screen);
 - optionally `wizard/targets/<kind>_verify.py` when its links outgrow the kind's module;
 plus `examples/<name>.toml`, its sandbox provider (`wizard/sandbox/providers/`) and its tests. Federated kinds
 (AKS, GitHub) share `wizard/steps/federation.py`.
@@ -56,12 +57,6 @@ class TargetKind:
     """What the target screen offers for this kind: (choice, label), e.g. ("aci_new", "A new ACI container group")."""
     choice_note: ClassVar[str] = ""
     """Shown on the target screen when one of its choices is picked and it has no fields of its own."""
-    fields: ClassVar[str] = ""
-    """Its fields on the target screen, as "module:Class" under screens/ (the screens import it; wizard/ never
-    does): a `screens.target_fields.TargetFields` widget."""
-    details: ClassVar[str] = ""
-    """A screen of its own after the target screen ("module:Class" under screens/), e.g. AKS's cluster and
-    service account; "" for none."""
     grants_screen: ClassVar[bool] = True
     """Show the "other access" screen: False for a kind whose own fields ask whether it is wanted."""
 

@@ -56,7 +56,6 @@ class AciKind(TargetKind):
     title = "Azure Container Instances"
     spec_type = AciTarget
     example = "prefect-aci"
-    fields = "target_aci:AciFields"
     choices = (("aci_new", "A new ACI container group"), ("aci_existing", "An existing ACI container group"))
     grants_screen = False  # a checkbox on the target screen asks for it
 

@@ -89,7 +89,6 @@ class AksKind(TargetKind):
     title = "AKS workload identity"
     spec_type = AksTarget
     example = "aks-workload-identity"
-    details = "target_aks:AksScreen"
     choices = (("aks", "AKS pods: workload identity (a federated credential, no compute here)"),)
     choice_note = ("Pods sign in as the identity through a federated credential that trusts the cluster's OIDC "
                    "issuer for one service account: choose the cluster next.")

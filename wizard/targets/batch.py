@@ -70,7 +70,6 @@ class BatchKind(TargetKind):
     title = "Azure Batch pool"
     spec_type = BatchTarget
     example = "batch-pool"
-    fields = "target_batch:BatchFields"
     choices = (("batch_existing", "An existing Azure Batch pool (the identity is added to it)"),
                ("batch_new", "A new Azure Batch pool, created with the identity"))
 

@@ -193,7 +193,6 @@ class GithubKind(TargetKind):
     title = "GitHub Actions OIDC"
     spec_type = GithubTarget
     example = "github-oidc"
-    details = "target_github:GithubScreen"
     choices = (("github", "GitHub Actions: OIDC sign-in (a federated credential, no compute here)"),)
     choice_note = ("Workflow runs sign in as the identity through a federated credential that trusts GitHub's OIDC "
                    "tokens for one repository and branch, environment, tag or pull requests: choose them next.")
