@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wizard.azure.profiles import SANDBOX_DISPLAY_NAME, SANDBOX_DISPLAY_NOTE
+from wizard.azure.display import SANDBOX_DISPLAY_NAME, SANDBOX_DISPLAY_NOTE
 
 
 @dataclass(frozen=True)

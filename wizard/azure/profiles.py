@@ -9,6 +9,7 @@ from typing import Any
 
 from . import clouds
 from .clouds import Cloud
+from .display import SANDBOX_DISPLAY_NAME, SANDBOX_DISPLAY_NOTE
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,6 @@ PUBLIC, CHINA, USGOV = (_profile(c) for c in (clouds.PUBLIC, clouds.CHINA, cloud
 CLOUDS = {p.name: p for p in (PUBLIC, CHINA, USGOV)}
 
 
-SANDBOX_DISPLAY_NAME, SANDBOX_DISPLAY_NOTE = "the sandbox", "a local, simulated Azure"
-"""How the sandbox is named on screens (its profile's display fields; the UI shows them before it has started)."""
 
 AZ_SANDBOX_CLOUD = "mi-wizard-sandbox"
 """What the sandbox's descriptor tells `az cloud register` to call it (wizard/sandbox/descriptor.py)."""
