@@ -156,6 +156,12 @@ async def test_a_spec_file_opens_at_the_review_and_asks_for_the_secret(make, sta
         # The status line's own text (on screen a long path wraps mid-word).
         await wait_for(pilot, lambda: expected in str(app.screen.query_one("#status").render()),
                        what="the replay command", timeout=20)
+        # An ACI setup's spec holds ACI's fields only: nothing of the other target kinds (a Batch pool...).
+        import tomllib
+        target = tomllib.loads(saved.read_text())["target"]
+        others = {"account", "pool", "vm_size", "dedicated_nodes", "rescale_for_identity", "cluster", "namespace",
+                  "service_account", "repository", "owner_id", "repository_id", "credentials"}
+        assert target["kind"] == "aci" and not others & set(target), target
     assert (state_dir / "prefect-aci.json").exists()
 
 
