@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from .helpers import choose_group, on, reach, screen_text, start_new, type_text, wait_for
@@ -89,3 +91,27 @@ async def test_every_screen_that_reads_azure_shows_the_failure_and_a_retry(make,
         assert app.screen.active_bindings["ctrl+r"].enabled
         await retry(pilot, sandbox, lambda: app.screen.can_advance)
         assert on(app, "ReviewScreen")
+
+
+@pytest.mark.parametrize(("at", "screen", "doing", "spec"), [
+    ("target", "TargetScreen", "list the Batch accounts and pools of the subscription", {}),
+    ("details", "AksScreen", "list the AKS clusters of the subscription", {"target": {"kind": "aks"}}),
+    ("grants", "GrantsScreen", "list the storage accounts, registries and vaults", {}),
+], ids=["batch", "aks", "grants"])
+async def test_the_other_lists_show_the_failure_and_a_retry_too(make, sandbox, state_dir, at, screen, doing, spec):
+    """The lists off the ACI path (Batch accounts, AKS clusters, the resources to grant on) go the same route."""
+    from .helpers import new_draft, open_at
+    path = new_draft(state_dir, f"failing-{at}", at=at, subscription=sandbox.subscription_ids[0], **spec)
+    app = make()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.services.session is not None, what="the session")
+        session = app.services.session  # signed in first (a token held), as on the walk: then Azure refuses
+        await asyncio.to_thread(lambda: list(session.clients.subscriptions.subscriptions.list()))
+        refuse_everything(sandbox)
+        await open_at(pilot, path, screen, ready=False)
+        await shows_the_failure(pilot, doing)
+        answer_again(sandbox)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Could not" not in (t := screen_text(app)) and "Loading" not in t,
+                       what="the lists, read again")
+        assert not app.screen.query_one("#failure").display
