@@ -20,6 +20,7 @@ from ..azure.errors import error_code
 from ..waits import wait_for
 from .base import ADOPT, CREATE, NOTHING, UPDATE, PlanItem, RunContext, Step, StepError, not_found_is_none
 from .secret_deleted import (
+    UNKNOWN,
     DeletedSecret,
     held_by_deleted,
     name_busy,
@@ -94,8 +95,12 @@ class SecretStep(Step):
         if secret is None and isinstance(observed.deleted, DeletedSecret):
             return plan_deleted(ctx, observed.vault, observed.deleted, how)
         action, what = (UPDATE, "A new version of") if secret is not None else (CREATE, "Store")
+        # Deleted secrets are listed by the data plane only: without a read there, say what was not checked.
+        unseen = [f"Not checked: whether a soft-deleted secret holds the name {name} (you have no data-plane read "
+                  "on the vault). If one does, Azure refuses the write and apply stops, naming the fix."] \
+            if secret is None and observed.deleted == UNKNOWN else []
         return self.item(action, f"{what} {name} from {source or '(no source)'} {how}; only its version id is "
-                                 "recorded.", problems=problems)
+                                 "recorded.", problems=problems, details=unseen)
 
     def apply(self, ctx: RunContext, item: PlanItem) -> SecretOut:
         spec = ctx.spec

@@ -128,7 +128,10 @@ def test_an_operator_without_recover_rights_is_told_before_anything_is_written(h
 def test_an_operator_who_cannot_see_the_deleted_secret_gets_the_cause_and_the_fix(harness, sandbox, az):
     vault_with_a_deleted_secret(az, sandbox, officer=False)  # an Owner has no data-plane read: the plan is blind
     engine = harness.engine(spec_for())
-    assert engine.plan().item("secret").action == "create"
+    item = engine.plan().item("secret")
+    assert item.action == "create"
+    assert any(d.startswith("Not checked: whether a soft-deleted secret holds the name git-token")
+               for d in item.details), item.details  # the plan says what it could not see
     with pytest.raises(RunFailed) as failed:
         engine.apply()
     assert failed.value.code == "ObjectIsDeletedButRecoverable"
