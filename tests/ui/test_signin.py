@@ -61,6 +61,40 @@ async def test_a_device_code_is_shown_on_the_screen(monkeypatch, tmp_path, profi
     assert app.services.draft.spec.cloud == "usgov"
 
 
+async def test_a_device_code_sign_in_against_the_sandbox_signs_in_once_the_code_is_entered(
+        monkeypatch, tmp_path, sandbox, profile):
+    """The real device-code flow (azure-identity's DeviceCodeCredential against the sandbox's Entra ID): the code
+    Entra issued is shown on the screen, the person enters it in a browser (here: the sandbox's /devicelogin, as
+    the operator), and the screen then says who is signed in."""
+    import asyncio
+
+    import requests
+    no_credentials(monkeypatch, tmp_path)
+    codes: list[str] = []
+
+    def device_code_session(cloud: str = "public", kind: str = "auto", prompt=None) -> Session:
+        def shown(url: str, code: str, expires=None) -> None:
+            codes.append(code)
+            prompt(url, code, expires)
+        return Session(profile, make_credential(profile, "device_code", prompt_callback=shown))
+
+    app = make_app(session_factory=device_code_session, state_dir=tmp_path / "state")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_on_sign_in(pilot)
+        methods = {b.name: b for b in app.screen.query("#method RadioButton").results(RadioButton)}
+        methods["device_code"].value = True
+        await pilot.click("#sign-in")
+        await wait_for(pilot, lambda: codes and codes[0] in screen_text(app), what="Entra's device code")
+        assert f"{sandbox.authority}/devicelogin" in screen_text(app).replace("\n", "")
+        operator = sandbox.descriptor()
+        approved = await asyncio.to_thread(requests.post, f"{sandbox.authority}/devicelogin", data={
+            "code": codes[0], "client_id": operator["client_id"], "client_secret": operator["client_secret"]},
+            verify=operator["ca_bundle"], timeout=30)
+        assert approved.status_code == 200, approved.text
+        await reach(pilot, "SignInScreen")  # Next is offered once signed in
+        assert "Signed in to" in screen_text(app) and "mi-wizard@sandbox.local" in screen_text(app)
+
+
 async def test_a_failed_sign_in_says_why(monkeypatch, tmp_path):
     no_credentials(monkeypatch, tmp_path)
 
