@@ -95,18 +95,20 @@ async def test_offline_the_ids_are_asked_for_or_the_name_form_chosen(offline_mak
         assert "Type them" in screen_text(app) and "choose Names only" in screen_text(app)
         await type_text(pilot, "#entity-value", "main")
         await wait_for(pilot, lambda: "needs the owner id and the repository id" in status(app)[0])
-        assert "error" in status(app)[1] and app.screen.query_one("#add").disabled
+        await wait_for(pilot, lambda: "error" in status(app)[1] and app.screen.query_one("#add").disabled,
+                       what="the form refusing Add")
         assert "Subject  repo:contoso@OWNER_ID/infra@REPOSITORY_ID:ref:refs/heads/main" in screen_text(app)
         # Typed ids: the immutable subject.
         await type_text(pilot, "#owner-id", "1234")
         await type_text(pilot, "#repository-id", "5678")
         await wait_for(pilot, lambda: "Subject  repo:contoso@1234/infra@5678:ref:refs/heads/main" in screen_text(app))
-        assert app.screen.ready and "ok" in status(app)[1]
+        await wait_for(pilot, lambda: app.screen.ready and "ok" in status(app)[1], what="the form ready",
+                       timeout=30)
         # Names only, for a repository that has not opted in.
         pick(app, "#subject-form", "name")
         await wait_for(pilot, lambda: "Subject  repo:contoso/infra:ref:refs/heads/main" in screen_text(app))
         assert "for repositories from before the cut-over, not opted in" in screen_text(app)
-        assert app.screen.ready
+        await wait_for(pilot, lambda: app.screen.ready, what="the form ready")
 
 
 async def test_a_repository_pasted_with_its_ids_fills_the_name_and_the_ids(offline_make, state_dir, sandbox):
