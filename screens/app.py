@@ -106,10 +106,12 @@ class WizardApp(HoldsKeysWhileSwitching, RoutesFailures, App[int]):
 
     async def action_quit(self) -> None:
         from . import flow
-        flow.save_typed(self)
-        # Running engine threads stop at their next check; the state is saved after every step anyway.
-        self.services.cancel_all()
-        self.exit(0)
+
+        def leave() -> None:
+            # Running engine threads stop at their next check; the state is saved after every step anyway.
+            self.services.cancel_all()
+            self.exit(0)
+        flow.save_typed(self, then=leave)
 
 
 def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = False, sandbox_reset: bool = False,

@@ -3,15 +3,14 @@
 Workers do not catch: a worker that raises ends in Worker.StateChanged (ERROR) on the node that started it, and
 `RoutesFailures` turns that into one WorkFailed message carrying a `Failure`. WorkFailed bubbles from that node
 to its screen and on to the app: a widget may mark its list as not loaded, the screen shows the failure in place
-(with Ctrl+R to load again) and whatever nobody showed becomes one notice at the app. Actions run in an event
-handler go through `reporting()`, which posts the same message. So there is one format everywhere: what could not
+(with Ctrl+R to load again) and whatever nobody showed becomes one notice at the app. Actions an event handler
+starts (saving a choice, opening a setup) run as workers too (`run_action`), so nothing in screens/ catches. So there is one format everywhere: what could not
 be done, the plain explanation, Azure's code and own message, and the fix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,19 +77,23 @@ class RoutesFailures:
             self.post_message(WorkFailed(worker.group, Failure.of(worker.error, doing_of(worker))))  # type: ignore[attr-defined]
 
 
-class Reported:
-    failed = False
+def run_action(node: Any, doing: str, action: Callable[[], None], *, after: Callable[[], None] | None = None) -> None:
+    """Carry out `action` (quick work on the event loop: saving a choice, opening a setup) as a worker, so that its
+    failure takes the same route as any worker's: nothing in screens/ catches. What comes after the action
+    (switching the screen...) belongs inside it, so it happens only when the action worked. `after` runs either
+    way (quitting goes on when the state cannot be written). Keys typed meanwhile wait for it, as during a screen
+    switch: the action may change the screen they are meant for."""
+    app = node.app
+    app.hold_keys()
 
-
-@contextmanager
-def reporting(node: Any, doing: str) -> Iterator[Reported]:
-    """Run an action in an event handler; a failure goes the one route (shown, never raised into the UI)."""
-    outcome = Reported()
-    try:
-        yield outcome
-    except Exception as error:  # noqa: BLE001 - the UI's one catch-all: the failure is shown, the app goes on
-        outcome.failed = True
-        node.post_message(WorkFailed(doing, Failure.of(error, doing)))
+    async def work() -> None:
+        try:
+            action()
+        finally:
+            if after is not None:
+                after()
+            app.call_later(app.release_keys)
+    node.run_worker(work, group="action", description=doing, exit_on_error=False)
 
 
 def notify_failure(app: Any, message: WorkFailed) -> None:

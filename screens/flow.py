@@ -10,6 +10,7 @@ signing in, the `Resuming` handed to the sign-in screen. Screen modules are impo
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -116,19 +117,19 @@ def navigate(app: App, screen: Any, direction: str, *, answers: dict[str, Any] |
     current = screen.SCREEN_ID
     if direction != "next":
         result = None
-    if services.draft is not None and current in SCREENS:
-        from .errors import reporting
-        with reporting(screen, "save your choice") as outcome:  # a locked, moved or unreadable state: stay
+    saving = services.draft is not None and current in SCREENS
+
+    def move() -> None:
+        if saving:
             # Saved first: the choice just made decides which screens follow (e.g. no vault: no secret screen).
             services.draft.record(screen=current, answers=answers, spec=spec if direction == "next" else None)
-            target = following(current, services, result) if direction == "next" else preceding(current, services)
-            if target in SCREENS:
-                services.draft.record(at=target)
-        if outcome.failed:
-            return
-    else:
         target = following(current, services, result) if direction == "next" else preceding(current, services)
-    app.switch_screen(make_screen(target, services, result if isinstance(result, _GIVEN_TO_NEXT) else None))
+        if saving and target in SCREENS:
+            services.draft.record(at=target)
+        app.switch_screen(make_screen(target, services, result if isinstance(result, _GIVEN_TO_NEXT) else None))
+
+    from .errors import run_action
+    run_action(screen, "save your choice", move)  # a locked, moved or unreadable state: said, and it stays
 
 
 def open_setup(app: App, draft: Any) -> None:
@@ -143,12 +144,14 @@ def open_setup(app: App, draft: Any) -> None:
     app.switch_screen(make_screen(target, services))
 
 
-def save_typed(app: App) -> None:
-    """On quit: keep what the wizard screen under any dialog holds, so the resumed screen shows it."""
+def save_typed(app: App, then: Callable[[], None]) -> None:
+    """On quit: keep what the wizard screen under any dialog holds, so the resumed screen shows it; then `then`
+    (quitting), whether or not the state could be written."""
     services: Services = app.services  # type: ignore[attr-defined]
     screen = next((s for s in reversed(app.screen_stack) if getattr(s, "SCREEN_ID", "") in SCREENS), None)
     if screen is None or services.draft is None or not getattr(screen, "SAVES_TYPED", False):
+        then()
         return
-    from .errors import reporting
-    with reporting(app, "save what you typed"):  # quitting must work even when the state cannot be written
-        services.draft.record(screen=screen.SCREEN_ID, answers=screen.typed())
+    from .errors import run_action
+    run_action(app, "save what you typed", lambda: services.draft.record(screen=screen.SCREEN_ID,
+                                                                         answers=screen.typed()), after=then)

@@ -68,6 +68,13 @@ class HoldsKeysWhileSwitching:
         # The focus an on_mount asks for is set by a callback it queued: release after it, and after a paint.
         self.call_later(self.call_after_refresh, self._release_keys)  # type: ignore[attr-defined]
 
+    def hold_keys(self) -> None:
+        """Hold keys until `release_keys` (an action that may switch the screen is under way)."""
+        self._pending_switches += 1
+
+    def release_keys(self) -> None:
+        self._release_keys()
+
     def _release_keys(self) -> None:
         self._pending_switches = max(0, self._pending_switches - 1)
         if not self._pending_switches and self._held and self._replaying is None:

@@ -12,34 +12,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import reporting
+from .errors import run_action
 
 
 def open_spec(screen: Any, path: Path) -> None:
     """Open `path` as a new setup at the review screen; ask for another name when its own cannot be used."""
-    from wizard.draft import Draft
     from wizard.spec import load_spec
+    # Not a spec, not readable, a spec with problems, a setup of that name made meanwhile: said (screens.errors).
+    run_action(screen, f"open {path}", lambda: _open(screen, path, load_spec(path)))
+
+
+def _open(screen: Any, path: Path, spec: Any) -> None:
+    from wizard.draft import Draft
     services = screen.services
-    with reporting(screen, f"open {path}") as outcome:  # not a spec, not readable, a spec with problems
-        spec = load_spec(path)
-    if outcome.failed:
-        return
     name = spec.name or path.stem
     reason = name_problem(name, services.state_dir)
     if reason is None:
-        with reporting(screen, f"open {path}") as outcome:  # e.g. a setup of that name made meanwhile
-            draft = Draft.from_spec_file(path, directory=services.state_dir, cloud=services.cloud)
-        if not outcome.failed:
-            screen.app.open_setup(draft)
+        screen.app.open_setup(Draft.from_spec_file(path, directory=services.state_dir, cloud=services.cloud))
         return
 
     def opened(new_name: str | None) -> None:
         if not new_name:
             return  # cancelled: nothing was written
-        with reporting(screen, f"open {path} as {new_name}") as outcome:  # e.g. that name taken meanwhile
-            draft = Draft.start(new_name, directory=services.state_dir, spec=spec, cloud=services.cloud, at="review")
-        if not outcome.failed:
-            screen.app.open_setup(draft)
+        run_action(screen, f"open {path} as {new_name}",  # e.g. that name taken meanwhile
+                   lambda: screen.app.open_setup(Draft.start(new_name, directory=services.state_dir, spec=spec,
+                                                             cloud=services.cloud, at="review")))
 
     from .dialogs import AskDialog
     screen.app.push_screen(AskDialog(

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from .base import Collected, Note, WizardScreen
-from .errors import WorkFailed, reporting
+from .errors import WorkFailed, run_action
 from .fit import Fitted, hanging, indented
 from .flow import Applied
 from .messages import Verified
@@ -141,10 +141,10 @@ class ResultScreen(WizardScreen):
         if not typed:
             return
         path = resolve(typed)
-        with reporting(self, f"save the next steps to {path}") as outcome:
+        def save() -> None:
             write_new(path, self.steps_text.removeprefix("Next steps\n\n"))
-        if not outcome.failed:
             self.notify(f"Saved the next steps to {path}.", markup=False)
+        run_action(self, f"save the next steps to {path}", save)
 
     def show(self, report: dict[str, Any]) -> None:
         self.report = report

@@ -17,7 +17,7 @@ from textual.widgets import Button, Static
 
 from .base import Collected, Note, WizardScreen
 from .dialogs import AskDialog, secret_prompt
-from .errors import WorkFailed, reporting
+from .errors import WorkFailed, run_action
 from .flow import ReviewConfirmed
 from .messages import PlanMade
 
@@ -162,22 +162,22 @@ class ReviewScreen(WizardScreen):
     def _save_spec(self, path: str | None) -> None:
         if not path:
             return
-        with reporting(self, f"write {path}") as outcome:
+        def write() -> None:
             written = self.draft.export_spec(path)
-        if outcome.failed:
-            return
-        saved = f"Saved {written}. Replay it with: {replay_command(str(written), self.draft.cloud)}"
-        self.query_one("#status", Note).say(saved, "ok")  # in place, to read and copy at leisure
-        self.notify(saved, markup=False, timeout=15)
+            saved = f"Saved {written}. Replay it with: {replay_command(str(written), self.draft.cloud)}"
+            self.query_one("#status", Note).say(saved, "ok")  # in place, to read and copy at leisure
+            self.notify(saved, markup=False, timeout=15)
+        run_action(self, f"write {path}", write)
 
     def action_next(self) -> None:
         if not self.can_advance or self.plan is None:
             return
-        with reporting(self, "save the reviewed plan") as outcome:  # e.g. another wizard holds the setup
-            self.draft.record_plan(self.plan.items)
-        if outcome.failed:
-            return
-        self.app.navigate(self, "next", answers={}, spec={}, result=ReviewConfirmed())  # the apply starts at once
+        plan = self.plan
+
+        def confirm() -> None:
+            self.draft.record_plan(plan.items)  # e.g. another wizard holds the setup: said, and nothing starts
+            self.app.navigate(self, "next", answers={}, spec={}, result=ReviewConfirmed())  # the apply starts
+        run_action(self, "save the reviewed plan", confirm)
 
     def collect(self) -> Collected | None:
         return {}, {}

@@ -244,11 +244,9 @@ class WelcomeScreen(RoutesFailures, Screen):
     def _open(self, chosen: Any) -> None:
         from wizard.draft import Draft
 
-        from .errors import reporting
-        with reporting(self, f"resume {chosen.name}") as outcome:  # e.g. unreadable meanwhile
-            draft = Draft.open(chosen.path)
-        if not outcome.failed:
-            self.app.open_setup(draft)
+        from .errors import run_action
+        run_action(self, f"resume {chosen.name}",  # e.g. unreadable meanwhile
+                   lambda: self.app.open_setup(Draft.open(chosen.path)))
 
     def _free_name(self) -> str:
         taken = {s.name for s in self.setups}
@@ -275,11 +273,10 @@ class WelcomeScreen(RoutesFailures, Screen):
             return
         from wizard.draft import Draft
 
-        from .errors import reporting
-        with reporting(self, f"start {name}") as outcome:  # e.g. created by another wizard meanwhile
-            draft = Draft.start(name, directory=self.services.state_dir, cloud=self.services.cloud)
-        if not outcome.failed:
-            self.app.open_setup(draft)
+        from .errors import run_action
+        run_action(self, f"start {name}",  # e.g. created by another wizard meanwhile
+                   lambda: self.app.open_setup(Draft.start(name, directory=self.services.state_dir,
+                                                           cloud=self.services.cloud)))
 
     @on(Button.Pressed, "#open")
     def action_open_spec(self) -> None:

@@ -117,3 +117,27 @@ async def test_the_other_lists_show_the_failure_and_a_retry_too(make, sandbox, s
         await wait_for(pilot, lambda: "Could not" not in (t := screen_text(app)) and "Loading" not in t,
                        what="the lists, read again")
         assert not app.screen.query_one("#failure").display
+
+
+async def test_a_choice_that_cannot_be_saved_is_said_and_the_screen_stays(make, sandbox, state_dir):
+    """Saving a choice is an action on the same route: with another wizard holding the setup, Next says what could
+    not be done and why, and stays; once the setup is free, Next moves on. Quitting still quits."""
+    from wizard.state import StateStore
+
+    from .helpers import new_draft, open_at
+    path = new_draft(state_dir, "held", at="identity", subscription=sandbox.subscription_ids[0])
+    other_wizard = StateStore(path)
+    app = make()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_at(pilot, path, "IdentityScreen")
+        with other_wizard.lock():
+            await pilot.press("ctrl+n")
+            text = await wait_for(pilot, lambda: (t := screen_text(app)) and "Could not save your choice" in t and t,
+                                  what="the failure")
+            assert "StateLocked" in text and on(app, "IdentityScreen"), text
+        await pilot.press("ctrl+n")
+        await reach(pilot, "VaultScreen", ready=False)
+        with other_wizard.lock():
+            await pilot.press("ctrl+q")  # the typed answers cannot be saved: it quits all the same
+            await wait_for(pilot, lambda: app.return_code is not None, what="the app to quit")
+    assert app.return_code == 0
