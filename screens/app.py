@@ -14,6 +14,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from .commands import WizardCommands
 from .errors import RoutesFailures, notify_failure
@@ -34,13 +35,25 @@ class WizardApp(HoldsKeysWhileSwitching, RoutesFailures, App[int]):
         self._resume_gc = resume_gc
         """The CLI paused the cyclic GC for the start (wizard.launch): freeze what exists and resume it once the
         first screen has painted."""
+        self.hold_keys()  # until the first screen has painted (_first_painted), as after any switch
+
+    def get_default_screen(self) -> Screen:
+        """The welcome screen (flow.HOME, without importing the flow for the first paint) is the bottom of the stack
+        from the start. Pushed over Textual's blank default screen instead, the start would lay out and paint that
+        one first: a frame nobody sees, a tenth of the time to the first screen (benchmarks/ui_first_screen.py)."""
+        from .welcome import WelcomeScreen
+        screen = WelcomeScreen(self.services)
+        # Textual gives its default screen no result callback, so switching away from it (Next, Resume: the flow
+        # replaces screens) would fail on popping one (Textualize/textual#2650). A switched-to screen gets exactly
+        # this one (App.switch_screen).
+        screen._push_result_callback(screen, None)
+        return screen
 
     def on_mount(self) -> None:
-        from .welcome import WelcomeScreen  # flow.HOME, without importing the flow for the first paint
-        self.push_screen(WelcomeScreen(self.services))
         self.call_after_refresh(self._first_painted)
 
     def _first_painted(self) -> None:
+        self.release_keys()  # the keys typed before it, held since __init__
         if self._resume_gc:
             self._resume_gc = False
             gc.freeze()

@@ -13,11 +13,12 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, ProgressBar, RichLog
+from textual.widgets import DataTable, ProgressBar, RichLog
 
 from wizard import progress as ev
 
 from .base import Note, WizardScreen
+from .button import Button
 from .dialogs import secret_prompt
 from .errors import Failure, WorkFailed
 from .fit import indented

@@ -17,10 +17,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+from textual.widgets import RadioButton, RadioSet, Static
 
+from .button import Button
 from .errors import RoutesFailures, WorkFailed
 from .flow import step_counter
+from .key_bar import KeyBar
 from .order import SCREEN_TITLES
 from .services import Services
 from .title_bar import TitleBar
@@ -51,6 +53,7 @@ def field(label: str, widget: Widget) -> Horizontal:
 
 
 class WizardScreen(RoutesFailures, Screen):
+    CSS_PATH = "screens.tcss"  # the styles past the first screen: loaded with the first screen that uses them
     SCREEN_ID: ClassVar[str] = ""
     LEAD: ClassVar[str] = ""
     """One or two sentences under the title: what this step is for."""
@@ -96,7 +99,7 @@ class WizardScreen(RoutesFailures, Screen):
             yield Button("< Back", id="nav-back", compact=True)
             yield Static("", id="nav-status")
             yield Button(self.NEXT + " >", id="nav-next", variant="primary", compact=True, disabled=True)
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> Iterable[Widget]:
         return ()

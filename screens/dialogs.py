@@ -9,13 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Input, Static
 
 from .base import Note
+from .button import Button
+from .key_bar import KeyBar
 
 
 class AskDialog(ModalScreen[str | None]):
     """Ask for one line of text, checked as typed by `check` (None = fine, else what is wrong)."""
+    CSS_PATH = "screens.tcss"  # the styles past the first screen: loaded with the first screen that uses them
 
     # Its own footer: the keys of the screen underneath do nothing while the dialog is open.
     BINDINGS = [Binding("enter", "submit", "OK", priority=True), Binding("escape", "cancel", "Cancel")]
@@ -36,7 +39,7 @@ class AskDialog(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button(self.ok_label, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show(self.value)
@@ -75,6 +78,7 @@ class AskDialog(ModalScreen[str | None]):
 
 
 class ConfirmDialog(ModalScreen[bool]):
+    CSS_PATH = "screens.tcss"  # the styles past the first screen: loaded with the first screen that uses them
     BINDINGS = [Binding("escape", "no", "Cancel")]
 
     def __init__(self, title: str, text: str, *, yes: str = "Yes", no: str = "No"):
@@ -88,7 +92,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, variant="primary", id="yes")
                 yield Button(self.no, id="no")
-        yield Footer()
+        yield KeyBar()
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

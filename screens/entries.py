@@ -8,9 +8,10 @@ from typing import Any
 
 from textual import on
 from textual.binding import Binding
-from textual.widgets import Button, DataTable
+from textual.widgets import DataTable
 
 from .base import WizardScreen
+from .button import Button
 
 
 class EntryTable(DataTable):

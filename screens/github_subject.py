@@ -13,13 +13,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from wizard.targets.github import GithubCredential, GithubTarget
 from wizard.targets.github_ids import GithubLookupError, RepositoryIds
 from wizard.targets.github_repo import FORM_NOTES, REPOSITORY
 
 from .base import Note, chosen
+from .button import Button
 from .errors import RoutesFailures, WorkFailed
 
 FORMS = (("immutable", "Immutable ids (recommended)"), ("name", "Names only"))

@@ -15,13 +15,14 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Button, Input, Select
+from textual.widgets import Input, Select
 
 from wizard.azure import roles
 from wizard.spec import ExtraGrantSpec, Spec
 from wizard.spec_rules import grant_problems
 
 from .base import Collected, Note, field
+from .button import Button
 from .entries import EntriesScreen, EntryTable
 from .filter_list import FilterList, Row
 from .picker import Picker, rows_of

@@ -74,6 +74,7 @@ def help_title(under: Any) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "screens.tcss"  # the styles past the first screen: loaded with the first screen that uses them
     BINDINGS = [Binding("escape,f1,q", "close", "Close")]
 
     def __init__(self, under: Any):

@@ -12,9 +12,10 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from .base import Collected, Note, WizardScreen
+from .button import Button
 from .errors import WorkFailed, run_action
 from .fit import Fitted, hanging, indented
 from .flow import Applied

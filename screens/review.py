@@ -13,9 +13,10 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from .base import Collected, Note, WizardScreen
+from .button import Button
 from .dialogs import AskDialog, secret_prompt
 from .errors import WorkFailed, run_action
 from .flow import ReviewConfirmed

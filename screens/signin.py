@@ -8,9 +8,10 @@ from typing import Any
 from textual import on, work
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import RadioButton, RadioSet, Static
 
 from .base import Collected, Note, WizardScreen, chosen
+from .button import Button
 from .flow import Resuming
 from .messages import DeviceCodeShown, SessionFailed, SessionOpened, SignInDetected
 from .place import Place

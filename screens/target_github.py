@@ -13,7 +13,7 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Button, Input, RadioButton, RadioSet, Select
+from textual.widgets import Input, RadioButton, RadioSet, Select
 
 from wizard.azure import roles
 from wizard.targets.github import GithubCredential, GithubTarget, github_problems
@@ -21,6 +21,7 @@ from wizard.targets.github_ids import RepositoryIds, fetch_for
 from wizard.targets.github_repo import split_ids
 
 from .base import Collected, Note, chosen, field
+from .button import Button
 from .entries import EntriesScreen, EntryTable
 from .github_subject import SubjectForm, preview, typed_labels, ui_words, when
 

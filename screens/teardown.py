@@ -13,9 +13,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from .base import Note
+from .button import Button
 from .errors import RoutesFailures, WorkFailed
 
 
@@ -33,6 +34,7 @@ class TeardownDone(Message):
 
 class TeardownScreen(RoutesFailures, ModalScreen[bool]):
     """Dismissed with True once the setup was torn down, False when nothing was removed."""
+    CSS_PATH = "screens.tcss"  # the styles past the first screen: loaded with the first screen that uses them
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"),
                 Binding("ctrl+r", "retry", "Retry", tooltip="Read again what this setup made.")]

@@ -10,11 +10,12 @@ from textual import on, work
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Select, Static
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, Static
 
 from wizard.azure.names import validate_vault_name
 
 from .base import Collected, Note, WizardScreen, chosen, field
+from .button import Button
 from .errors import WorkFailed
 from .messages import PageLoaded, VaultNameChecked
 

@@ -15,9 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Static
 
+from .button import Button
 from .errors import RoutesFailures, WorkFailed
+from .key_bar import KeyBar
 from .services import Services
 from .title_bar import TitleBar
 
@@ -54,6 +56,10 @@ def _when(iso: str) -> str:
 class WelcomeScreen(RoutesFailures, Screen):
     SCREEN_ID = "welcome"
     HELP = HELP
+    AUTO_FOCUS = "#new"
+    """Where the list of setups puts the focus when there are none (on_setups_listed), from the first frame: the
+    default, the scrolling body, would take it first and give it up a moment later, restyling the whole screen
+    twice on the way (a few ms of the first screen's time)."""
     BINDINGS = [
         Binding("r", "resume", "Resume"), Binding("n", "new", "Start new"), Binding("o", "open_spec", "Open spec"),
         Binding("s", "sandbox", "Sandbox"), Binding("t", "teardown", "Tear down"),
@@ -83,7 +89,7 @@ class WelcomeScreen(RoutesFailures, Screen):
                 yield Button("Tear down", id="teardown")
                 if self.services.place.offers_sandbox:  # not on the sandbox already (it stays on it)
                     yield Button("Try the sandbox", id="sandbox")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = self.services.place.label

@@ -54,7 +54,9 @@ class Terminal:
         self.tmux("send-keys", "-t", "w", "-l", text)
 
     def close(self) -> None:
+        """Stop the private server and remove its socket file (tmux leaves it behind in its directory)."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / self.socket).unlink(missing_ok=True)
 
 
 def command() -> str:

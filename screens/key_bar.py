@@ -1,0 +1,146 @@
+"""The key bar at the bottom of every screen: the screen's keys, as Textual's Footer shows them, drawn by one widget.
+
+Textual's Footer is a scrolling container that composes a widget per key and composes them again whenever the
+bindings change; it was about a third of the first screen's time from compose to paint (measured with
+benchmarks/ui_first_screen.py and Textual's own timings). This bar renders the same line from `screen.active_bindings` in one `render`:
+the keys in the footer's colours, unavailable ones dimmed, the command palette's key on the right. A click on a
+key presses it (a dimmed one also rings the bell, and the screen says why it is not available), and hovering
+one shows its tooltip, as with the Footer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+
+class KeySpan(NamedTuple):
+    """One key as drawn: where it is on the line, what pressing it does, and its tooltip."""
+
+    start: int
+    end: int
+    key: str
+    enabled: bool
+    tooltip: str
+
+
+class KeyBar(Widget, can_focus=False):
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"key-bar--key", "key-bar--description", "key-bar--hover", "key-bar--separator"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        width: 100%;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+    }
+    KeyBar > .key-bar--key {
+        color: $footer-key-foreground;
+        background: $footer-key-background;
+        text-style: bold;
+    }
+    KeyBar > .key-bar--description {
+        color: $footer-description-foreground;
+        background: $footer-description-background;
+    }
+    KeyBar > .key-bar--hover {
+        background: $block-hover-background;
+    }
+    KeyBar > .key-bar--separator {
+        color: $foreground 20%;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[KeySpan] = []
+        """The keys as last drawn (for clicks and tooltips)."""
+        self._hover: int | None = None
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, _: Any) -> None:
+        self.refresh()
+
+    def _entries(self) -> tuple[list[tuple[str, str, str, bool, str]], tuple[str, str, str, bool, str] | None]:
+        """The keys to show, one per action (the first key bound to it), and the command palette's apart."""
+        app = self.app
+        palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
+        entries: list[tuple[str, str, str, bool, str]] = []
+        palette = None
+        actions: set[str] = set()
+        for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items():
+            entry = (key, app.get_key_display(binding), binding.description, enabled, tooltip or "")
+            if key == palette_key:
+                palette = entry
+            elif binding.show and binding.action not in actions:
+                actions.add(binding.action)
+                entries.append(entry)
+        return entries, palette
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key")
+        description_style = self.get_component_rich_style("key-bar--description")
+        hover_style = self.get_component_rich_style("key-bar--hover", partial=True)
+        entries, palette = self._entries()
+        width = self.size.width
+        right = Text()
+        if palette is not None:
+            _, display, description, _, _ = palette
+            separator_style = self.get_component_rich_style("key-bar--separator")
+            right = Text.assemble(("▏", separator_style), (display, key_style), (f" {description} ", description_style))
+        line = Text(no_wrap=True, overflow="crop")
+        spans: list[KeySpan] = []
+        room = width - right.cell_len
+        for key, display, description, enabled, tooltip in entries:
+            cell = Text.assemble((f" {display} ", key_style), (f"{description} " if description else "",
+                                                                 description_style))
+            if line.cell_len + cell.cell_len > room:
+                break  # as the Footer's, what does not fit is cut (F1 lists every key)
+            if not enabled:
+                cell.stylize("dim")
+            if len(spans) == self._hover:
+                cell.stylize(hover_style)
+            spans.append(KeySpan(line.cell_len, line.cell_len + cell.cell_len, key, enabled,
+                                 tooltip or description))
+            line.append_text(cell)
+        if palette is not None and right.cell_len <= width - line.cell_len:
+            line.append(" " * (width - line.cell_len - right.cell_len))
+            spans.append(KeySpan(line.cell_len + 1, width, palette[0], palette[3], palette[4] or palette[2]))
+            line.append_text(right)
+        self.spans = spans
+        return line
+
+    def _span_at(self, x: int) -> int | None:
+        return next((index for index, span in enumerate(self.spans) if span.start <= x < span.end), None)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        index = self._span_at(event.x)
+        if index is None:
+            return
+        span = self.spans[index]
+        if not span.enabled:
+            self.app.bell()  # as the Footer does; the key still goes to the screen, which may say why it is not
+            # available (a wizard screen's Next says what is missing)
+        self.app.simulate_key(span.key)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        index = self._span_at(event.x)
+        if index != self._hover:
+            self._hover = index
+            self.tooltip = self.spans[index].tooltip if index is not None else None
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.tooltip = None
+            self.refresh()
