@@ -104,7 +104,7 @@ class KeyBar(Widget, can_focus=False):
             cell = Text.assemble((f" {display} ", key_style), (f"{description} " if description else "",
                                                                  description_style))
             if line.cell_len + cell.cell_len > room:
-                break  # as the Footer's, what does not fit is cut (F1 lists every key)
+                break  # what does not fit is left out whole (the Footer cut it mid-word); F1 lists every key
             if not enabled:
                 cell.stylize("dim")
             if len(spans) == self._hover:
@@ -114,6 +114,8 @@ class KeyBar(Widget, can_focus=False):
             line.append_text(cell)
         if palette is not None and right.cell_len <= width - line.cell_len:
             line.append(" " * (width - line.cell_len - right.cell_len))
+            if len(spans) == self._hover:
+                right.stylize(hover_style, 1)
             spans.append(KeySpan(line.cell_len + 1, width, palette[0], palette[3], palette[4] or palette[2]))
             line.append_text(right)
         self.spans = spans
