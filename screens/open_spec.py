@@ -49,7 +49,8 @@ def _open(screen: Any, path: Path, spec: Any) -> None:
 
 def name_problem(name: str, directory: Path | None) -> str | None:
     """Why `name` cannot name a new setup here (None when it can)."""
-    from wizard.state import StateStore, validate_setup_name
+    from wizard.state import validate_setup_name
+    from wizard.state_store import StateStore
     problem = validate_setup_name(name)
     if problem:
         return problem

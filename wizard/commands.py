@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .session import Session
-    from .state import State, StateStore
+    from .state import State
+    from .state_store import StateStore
 
 from .cli import BAD_INPUT, CHANGES_PENDING, NO_SIGN_IN, OK, PLAN_PROBLEMS, STEP_FAILED, STOPPED, VERIFY_FAILED, emit
 from .progress import STDERR_LOCK
@@ -38,7 +39,7 @@ def _with_session(command: Callable[[Any, Session], int]) -> Command:
 
 
 def _store(args: Any, name: str) -> StateStore:
-    from .state import StateStore
+    from .state_store import StateStore
     return StateStore(args.state) if getattr(args, "state", None) else StateStore.for_setup(name)
 
 
@@ -260,7 +261,7 @@ def cmd_apply(args: Any, session: Any) -> int:
 
 
 def _load_state(ref: str) -> tuple[StateStore, State]:
-    from .state import StateStore
+    from .state_store import StateStore
     path = Path(ref)
     store = StateStore(path) if path.suffix == ".json" or path.exists() else StateStore.for_setup(ref)
     return store, store.load()
@@ -277,7 +278,7 @@ def _action_words(status: str, action: str) -> str:
 @_guarded
 def cmd_status(args: Any) -> int:
     """A setup's steps from its state file and, unless --offline, what no longer holds in Azure (drift)."""
-    from .state import list_setups
+    from .state_store import list_setups
     if not args.state:
         setups = list_setups()
         rows = [f"{s.name:24} {s.progress:8} {s.updated:22} {s.target}" + (f"  ({s.broken})" if s.broken else "")

@@ -151,8 +151,9 @@ def setup_facts(args: Any) -> tuple[str | None, str, str, str]:
 
 def _existing_state(args: Any, name: str) -> Any:
     """The state a plan/apply would resume, if there is one that can be read (its problems are said later)."""
-    from .state import StateError, StateStore
+    from .state import StateError
     from .state import validate_setup_name as name_problem
+    from .state_store import StateStore
     try:
         store = StateStore(args.state) if getattr(args, "state", None) else (
             None if name_problem(name) else StateStore.for_setup(name))

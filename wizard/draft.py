@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from .setup_progress import TARGET_CHOSEN, progress_text, target_text
 from .spec import Spec, load_spec
-from .state import State, StateStore, list_setups
+from .state import State
+from .state_store import StateStore, list_setups
 
 if TYPE_CHECKING:
     from .drift import Drift

@@ -17,7 +17,8 @@ from typing import Any
 from .azure.errors import explain
 from .progress import Cancelled, ProgressSink, StepFailed, StepFinished, StepStarted, null_sink
 from .spec import Spec
-from .state import State, StateStore
+from .state import State
+from .state_store import StateStore
 from .steps.base import NOTHING, PlanItem, RunContext, Step, StepError
 from .steps.extra_grants import ExtraGrantsStep
 from .steps.grant import GrantStep

@@ -29,7 +29,8 @@ from .teardown_plan import DELETE, Action, TeardownPlan, build_plan
 if TYPE_CHECKING:
     from .azure.clients import AzureClients
     from .session import Session
-    from .state import State, StateStore
+    from .state import State
+    from .state_store import StateStore
 
 
 class TeardownFailed(Exception):
@@ -66,7 +67,7 @@ class Prepared:
 
 def prepare(session: Session, path: Path | str, *, purge: bool = False) -> Prepared:
     """Load the setup's state file and plan its teardown (reads only)."""
-    from .state import StateStore
+    from .state_store import StateStore
     store = StateStore(path)
     state = store.load()
     clients = clients_for(session, state)

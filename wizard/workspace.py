@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .secrets import SecretSource
     from .session import Session
     from .spec import Spec
-    from .state import State, StateStore
+    from .state import State
+    from .state_store import StateStore
     from .verify import Report, Target
 
 

@@ -15,7 +15,7 @@ from wizard.sandbox.arm import RESOURCE
 from wizard.sandbox.authz import ROLE_ASSIGNMENT
 from wizard.sandbox.providers.keyvault_deleted import DELETED_VAULT
 from wizard.spec import load_spec
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 
 from .engine.conftest import Harness, build_spec
 from .test_examples import EXAMPLES, ROOT

@@ -14,7 +14,7 @@ from wizard.draft import Draft
 from wizard.secrets import in_memory
 from wizard.session import Session
 from wizard.spec import load_spec
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 from wizard.workspace import Workspace
 
 from .helpers import (

@@ -11,7 +11,8 @@ from wizard.azure.clients import make_credential
 from wizard.draft import Draft, suggested_names, summaries
 from wizard.session import Session
 from wizard.spec import SpecError
-from wizard.state import StateError, StateStore
+from wizard.state import StateError
+from wizard.state_store import StateStore
 
 EXAMPLE = "examples/prefect-aci.toml"
 

@@ -122,7 +122,7 @@ async def test_the_other_lists_show_the_failure_and_a_retry_too(make, sandbox, s
 async def test_a_choice_that_cannot_be_saved_is_said_and_the_screen_stays(make, sandbox, state_dir):
     """Saving a choice is an action on the same route: with another wizard holding the setup, Next says what could
     not be done and why, and stays; once the setup is free, Next moves on. Quitting still quits."""
-    from wizard.state import StateStore
+    from wizard.state_store import StateStore
 
     from .helpers import new_draft, open_at
     path = new_draft(state_dir, "held", at="identity", subscription=sandbox.subscription_ids[0])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 
 from .helpers import (
     SECRET_VALUE,

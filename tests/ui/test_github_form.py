@@ -15,7 +15,7 @@ from wizard.azure.clients import make_credential
 from wizard.sandbox.providers.github_repos import repository_record
 from wizard.sandbox.providers.oidc import mint_github_token
 from wizard.session import Session
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 
 from .helpers import new_draft, open_at, screen_text, type_text, wait_for
 from .test_workloads import apply_and_verify, next_to, pick, text_of

@@ -7,7 +7,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from tests.e2e.engine.conftest import Harness, build_spec
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 
 from .helpers import on, screen_text, type_text, wait_for
 

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Checkbox, RadioButton, Select
 
 from wizard.azure import roles
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 from wizard.steps.base import assignment_name
 
 from .helpers import (

@@ -19,10 +19,9 @@ from wizard.state import (
     StateError,
     StateLocked,
     StateNotFound,
-    StateStore,
     StepRecord,
-    list_setups,
 )
+from wizard.state_store import StateStore, list_setups
 
 SPEC = {"name": "demo", "resource_group": "rg-demo", "target": {"kind": "aci", "container_group": "cg-demo"}}
 
@@ -187,7 +186,7 @@ def test_lock_held_by_another_store_in_this_process(store):
 
 CHILD = """
 import sys
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 with StateStore(sys.argv[1]).lock():
     print("locked", flush=True)
     sys.stdin.readline()
@@ -306,7 +305,7 @@ def test_a_temp_file_left_by_a_killed_writer_is_removed_when_the_setup_is_next_l
     import os
     import time
 
-    from wizard.state import STALE_TEMP_S
+    from wizard.state_store import STALE_TEMP_S
     store = StateStore(tmp_path / "setup.json")
     store.create("setup", {"name": "setup"})
     stale, fresh = tmp_path / ".setup.json.abc123.tmp", tmp_path / ".setup.json.def456.tmp"

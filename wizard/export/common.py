@@ -76,7 +76,8 @@ def load_source(ref: str) -> Source:
     path = Path(ref)
     if path.suffix == ".toml":
         return Source(load_spec(path), path.name)
-    from ..state import StateError, StateStore
+    from ..state import StateError
+    from ..state_store import StateStore
     try:
         store = StateStore(path) if path.suffix == ".json" or path.exists() else StateStore.for_setup(ref)
         state = store.load()

@@ -13,7 +13,7 @@ from wizard.engine import Engine
 from wizard.progress import RecordingSink
 from wizard.secrets import in_memory
 from wizard.spec import Spec
-from wizard.state import StateStore
+from wizard.state_store import StateStore
 
 SECRET_VALUE = "ghp_s3cr3t-T0ken-never-on-disk-7f3a"
 
