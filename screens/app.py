@@ -138,7 +138,7 @@ def make_app(*, session_factory: SessionFactory | None = None, sandbox: bool = F
         return open_session(sandbox=True, sandbox_reset=reset, sandbox_dir=sandbox_dir)
 
     def cloud_factory(cloud: str = "public", kind: str = "auto", prompt: Any = None) -> Any:
-        from wizard.catalog import sign_in
+        from wizard.sign_in_options import sign_in
         return sign_in(cloud, kind, prompt=prompt)
 
     place = PLACES[sandbox]

@@ -78,7 +78,7 @@ class SignInScreen(WizardScreen):
     @work(thread=True, group="detect", exclusive=True, exit_on_error=False,
           description="check how you can sign in to Azure")
     def detect(self) -> None:
-        from wizard.catalog import detect_sign_in, no_sign_in_reason
+        from wizard.sign_in_options import detect_sign_in, no_sign_in_reason
         options = [o for o in detect_sign_in() if o.kind != "managed_identity"]
         self.post_message(SignInDetected(options, no_sign_in_reason(options)))
 

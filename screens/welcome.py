@@ -144,7 +144,7 @@ class WelcomeScreen(RoutesFailures, Screen):
     @work(thread=True, group="detect", exclusive=True, exit_on_error=False,
           description="check how you can sign in to Azure")
     def detect(self) -> None:
-        from wizard.catalog import detect_sign_in, no_sign_in_reason
+        from wizard.sign_in_options import detect_sign_in, no_sign_in_reason
 
         from .messages import SignInDetected
         options = detect_sign_in()

@@ -9,8 +9,8 @@ from textual.widgets import RadioButton
 
 from screens.app import make_app
 from wizard.azure.clients import make_credential
-from wizard.catalog import SignInFailed, detect_sign_in, no_sign_in_reason
 from wizard.session import Session
+from wizard.sign_in_options import SignInFailed, detect_sign_in, no_sign_in_reason
 
 from .helpers import reach, screen_text, wait_for
 
