@@ -12,9 +12,24 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.widget import Widget
+
+HELP_ACTION = "help"
+"""The app's F1 (screens.app): kept on the bar when not every key fits."""
+
+
+class Shown(NamedTuple):
+    """A key the screen offers, as the bar shows it."""
+
+    key: str
+    display: str
+    description: str
+    enabled: bool
+    tooltip: str
+    action: str
 
 
 class KeySpan(NamedTuple):
@@ -70,21 +85,42 @@ class KeyBar(Widget, can_focus=False):
     def _bindings_changed(self, _: Any) -> None:
         self.refresh()
 
-    def _entries(self) -> tuple[list[tuple[str, str, str, bool, str]], tuple[str, str, str, bool, str] | None]:
+    def _entries(self) -> tuple[list[Shown], Shown | None]:
         """The keys to show, one per action (the first key bound to it), and the command palette's apart."""
         app = self.app
         palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
-        entries: list[tuple[str, str, str, bool, str]] = []
+        entries: list[Shown] = []
         palette = None
         actions: set[str] = set()
         for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items():
-            entry = (key, app.get_key_display(binding), binding.description, enabled, tooltip or "")
+            entry = Shown(key, app.get_key_display(binding), binding.description, enabled, tooltip or "",
+                          binding.action)
             if key == palette_key:
                 palette = entry
             elif binding.show and binding.action not in actions:
                 actions.add(binding.action)
                 entries.append(entry)
         return entries, palette
+
+    @staticmethod
+    def _fitting(entries: list[Shown], room: int) -> list[Shown]:
+        """The keys that fit, in order; when some do not, F1 (help) stays and keys before it go instead, since help
+        lists every key, those left out included. What does not fit is left out whole (the Footer cut it mid-word)."""
+        def width(entry: Shown) -> int:
+            return cell_len(f" {entry.display} {entry.description} " if entry.description else f" {entry.display} ")
+        if sum(width(e) for e in entries) <= room:
+            return entries
+        help_keys = [e for e in entries if e.action == HELP_ACTION][:1]
+        room -= sum(width(e) for e in help_keys)
+        shown: list[Shown] = []
+        for entry in entries:
+            if entry in help_keys:
+                continue
+            if width(entry) > room:
+                break
+            room -= width(entry)
+            shown.append(entry)
+        return shown + help_keys
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
@@ -94,17 +130,15 @@ class KeyBar(Widget, can_focus=False):
         width = self.size.width
         right = Text()
         if palette is not None:
-            _, display, description, _, _ = palette
+            display, description = palette.display, palette.description
             separator_style = self.get_component_rich_style("key-bar--separator")
             right = Text.assemble(("▏", separator_style), (display, key_style), (f" {description} ", description_style))
         line = Text(no_wrap=True, overflow="crop")
         spans: list[KeySpan] = []
         room = width - right.cell_len
-        for key, display, description, enabled, tooltip in entries:
+        for key, display, description, enabled, tooltip, _ in self._fitting(entries, room):
             cell = Text.assemble((f" {display} ", key_style), (f"{description} " if description else "",
                                                                  description_style))
-            if line.cell_len + cell.cell_len > room:
-                break  # what does not fit is left out whole (the Footer cut it mid-word); F1 lists every key
             if not enabled:
                 cell.stylize("dim")
             if len(spans) == self._hover:
@@ -116,7 +150,8 @@ class KeyBar(Widget, can_focus=False):
             line.append(" " * (width - line.cell_len - right.cell_len))
             if len(spans) == self._hover:
                 right.stylize(hover_style, 1)
-            spans.append(KeySpan(line.cell_len + 1, width, palette[0], palette[3], palette[4] or palette[2]))
+            spans.append(KeySpan(line.cell_len + 1, width, palette.key, palette.enabled,
+                                 palette.tooltip or palette.description))
             line.append_text(right)
         self.spans = spans
         return line

@@ -59,12 +59,17 @@ async def test_an_unavailable_key_is_dimmed_and_a_click_on_it_says_why(make, sta
         assert on(app, "VaultScreen")  # stayed
 
 
-async def test_keys_that_do_not_fit_are_left_out_whole_and_the_palette_key_stays(make):
+async def test_keys_that_do_not_fit_are_left_out_whole_but_help_and_the_palette_stay(make):
     app = make()
     async with app.run_test(size=(60, 24)) as pilot:
         await wait_for(pilot, lambda: app.services.session is not None, what="the session")
         await pilot.pause()
         line = key_line(app)
         assert line.rstrip().endswith("▏^p palette")
-        assert "r Resume" in line and "f1 Help" not in line and "f1" not in line  # no half key
+        assert "r Resume" in line and "f1 Help" in line  # F1 lists every key, the ones left out too
+        assert "Tear" not in line  # left out whole, not cut mid-word
         assert max(span.end for span in app.screen.query_one(KeyBar).spans) <= 60
+    async with make().run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: pilot.app.services.session is not None, what="the session")
+        await pilot.pause()
+        assert "t Tear down  f1 Help" in key_line(pilot.app)  # all fit: in the screen's order
