@@ -30,6 +30,9 @@ KEYS = """
 Mouse: click to focus, double-click a row to choose it.
 """
 
+EVERYWHERE = frozenset({"enter", "tab", "shift+tab", "ctrl+n", "escape", "ctrl+p", "f1", "ctrl+q"})
+"""The keys KEYS describes: the screen's own table leaves them out."""
+
 WHAT_RUNS = {"aci": "the container group", "batch": "the Batch pool", "aks": "the cluster's pods",
              "github": "the GitHub Actions workflow", "platform": "the platform's tasks",
              "none": "whatever you attach it to later"}
@@ -66,6 +69,20 @@ def sign_in_help(options: Iterable[Any], where: str) -> str:
                                      "another.")
 
 
+def screen_keys(under: Any) -> str:
+    """The keys this screen offers beyond those that work everywhere, from its bindings: the key bar at the bottom
+    may not have room for all of them (screens.key_bar)."""
+    rows: list[str] = []
+    actions: set[str] = set()
+    for key, (_, binding, enabled, tooltip) in under.active_bindings.items():
+        if not binding.show or key in EVERYWHERE or binding.action in actions:
+            continue
+        actions.add(binding.action)
+        does = (tooltip or binding.description).replace("|", "/")
+        rows.append(f"| {under.app.get_key_display(binding)} | {does}{'' if enabled else ' (not available now)'} |")
+    return "\n### This screen's keys\n| key | does |\n|---|---|\n" + "\n".join(rows) + "\n" if rows else ""
+
+
 def help_title(under: Any) -> str:
     from .order import SCREEN_TITLES
     screen_id = getattr(under, "SCREEN_ID", "")
@@ -82,7 +99,7 @@ class HelpScreen(ModalScreen[None]):
         own = getattr(under, "help_text", None)
         body = own() if callable(own) else getattr(under, "HELP", "") or ""
         body = body.replace("{target}", what_runs(getattr(under, "draft", None)))
-        self.text = f"## {help_title(under)}\n\n{body}\n{KEYS}"
+        self.text = f"## {help_title(under)}\n\n{body}\n{screen_keys(under)}{KEYS}"
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):

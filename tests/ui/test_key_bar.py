@@ -73,3 +73,17 @@ async def test_keys_that_do_not_fit_are_left_out_whole_but_help_and_the_palette_
         await wait_for(pilot, lambda: pilot.app.services.session is not None, what="the session")
         await pilot.pause()
         assert "t Tear down  f1 Help" in key_line(pilot.app)  # all fit: in the screen's order
+
+
+async def test_help_lists_the_keys_the_bar_had_no_room_for(make):
+    app = make()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await wait_for(pilot, lambda: app.services.session is not None, what="the session")
+        await pilot.pause()
+        assert "Tear" not in key_line(app)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: on(app, "HelpScreen"), what="the help")
+        help_text = app.screen.text
+        assert "### This screen's keys" in help_text
+        assert "| t | Tear down |" in help_text and "| r | Resume |" in help_text
+        assert "| f1 |" not in help_text.split("### Keys")[0]  # the keys that work everywhere are listed once
