@@ -1,8 +1,8 @@
 """The wizard's Button: Textual's, with only the CSS of the styles the wizard uses.
 
 Textual's Button carries about 7 KB of CSS (flat buttons, the success variant, ANSI colour mode) that the wizard
-never shows; parsing and matching it was about a tenth of the first screen's time (benchmarks/ui_first_screen.py).
-This subclass keeps the Button's behaviour and messages (`Button.Pressed`, `on_button_pressed`, queries by
+never shows; parsing and matching it was about a tenth of the first screen's time from compose to paint
+(benchmarks/ui_first_screen.py). This subclass keeps the Button's behaviour and messages (`Button.Pressed`, `on_button_pressed`, queries by
 `Button` all still match) and takes the rules of the default style, with the default, primary, warning and
 error variants, verbatim from Textual 8's Button. The snapshot tests show the buttons unchanged.
 """

@@ -1,11 +1,11 @@
 """The key bar at the bottom of every screen: the screen's keys, as Textual's Footer shows them, drawn by one widget.
 
-Textual's Footer is a scrolling container that composes a widget per key and composes them again whenever the
-bindings change; it was about a third of the first screen's time from compose to paint (measured with
-benchmarks/ui_first_screen.py and Textual's own timings). This bar renders the same line from `screen.active_bindings` in one `render`:
-the keys in the footer's colours, unavailable ones dimmed, the command palette's key on the right. A click on a
-key presses it (a dimmed one also rings the bell, and the screen says why it is not available), and hovering
-one shows its tooltip, as with the Footer.
+Textual's Footer is a scrolling container that composes a widget per key, and composes them again whenever the
+bindings change: about a third of the first screen's time from compose to paint (benchmarks/ui_first_screen.py).
+This bar renders the same line from `screen.active_bindings` in one `render`: the keys in the footer's colours,
+unavailable ones dimmed, the command palette's key on the right. A click on a key presses it (a dimmed one also
+rings the bell, and the screen says why it is not available), and hovering one shows its tooltip, as with the
+Footer. Keys that do not fit are left out whole, F1 last (its help lists them all).
 """
 
 from __future__ import annotations
