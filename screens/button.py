@@ -2,9 +2,10 @@
 
 Textual's Button carries about 7 KB of CSS (flat buttons, the success variant, ANSI colour mode) that the wizard
 never shows; parsing and matching it was about a tenth of the first screen's time from compose to paint
-(benchmarks/ui_first_screen.py). This subclass keeps the Button's behaviour and messages (`Button.Pressed`, `on_button_pressed`, queries by
-`Button` all still match) and takes the rules of the default style, with the default, primary, warning and
-error variants, verbatim from Textual 8's Button. The snapshot tests show the buttons unchanged.
+(benchmarks/ui_first_screen.py). This subclass keeps the Button's behaviour and messages (`Button.Pressed`,
+`on_button_pressed`, queries by `Button` all still match) and takes the rules of the default style, with the
+default, primary, warning and error variants, verbatim from Textual 8's Button. The snapshot tests show the
+buttons unchanged.
 """
 
 from __future__ import annotations
