@@ -56,3 +56,23 @@ def test_the_wizard_button_keeps_textual_button_behaviour():
     assert "Button" in Button._css_type_names  # `Button` selectors in the wizard's CSS still match it
     sources = [css for _, css, _, _ in Button()._get_default_css()]
     assert sources == [Button.DEFAULT_CSS]  # Textual's 7 KB of Button CSS is not parsed
+
+
+def test_the_wizard_button_rules_are_textual_s_own():
+    """Its CSS is a subset of the installed Textual's Button CSS, rule for rule: a Textual release that restyles
+    its buttons fails here rather than leaving the wizard's looking different from every other Textual app's."""
+    from textual.app import App
+    from textual.css.stylesheet import Stylesheet
+    from textual.widgets import Button as TextualButton
+
+    from screens.button import Button
+    variables = App().get_css_variables()
+
+    def rules(css: str, where: str) -> dict[str, str]:
+        sheet = Stylesheet(variables=variables)
+        sheet.add_source(css, read_from=(where, ""), is_default_css=True, scope="Button")
+        sheet.parse()
+        return {rule.selectors: rule.styles.css for rule in sheet.rules}
+    ours, textual = rules(Button.DEFAULT_CSS, "screens.button"), rules(TextualButton.DEFAULT_CSS, "textual")
+    assert len(ours) >= 10  # the default style and its primary, warning and error variants, with their states
+    assert {selector: css for selector, css in ours.items() if textual.get(selector) != css} == {}
