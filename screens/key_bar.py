@@ -5,7 +5,8 @@ bindings change: about a third of the first screen's time from compose to paint 
 This bar renders the same line from `screen.active_bindings` in one `render`: the keys in the footer's colours,
 unavailable ones dimmed, the command palette's key on the right. A click on a key presses it (a dimmed one also
 rings the bell, and the screen says why it is not available), and hovering one shows its tooltip, as with the
-Footer. Keys that do not fit are left out whole, F1 last (its help lists them all).
+Footer. When not every key fits, the palette's goes first, then the screen's last ones, whole; F1 stays
+(its help lists them all).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ class KeySpan(NamedTuple):
     key: str
     enabled: bool
     tooltip: str
+
+
+def _width(entry: Shown) -> int:
+    """Its cells on the bar: " key description "."""
+    return cell_len(f" {entry.display} {entry.description} " if entry.description else f" {entry.display} ")
 
 
 class KeyBar(Widget, can_focus=False):
@@ -106,19 +112,17 @@ class KeyBar(Widget, can_focus=False):
     def _fitting(entries: list[Shown], room: int) -> list[Shown]:
         """The keys that fit, in order; when some do not, F1 (help) stays and keys before it go instead, since help
         lists every key, those left out included. What does not fit is left out whole (the Footer cut it mid-word)."""
-        def width(entry: Shown) -> int:
-            return cell_len(f" {entry.display} {entry.description} " if entry.description else f" {entry.display} ")
-        if sum(width(e) for e in entries) <= room:
+        if sum(map(_width, entries)) <= room:
             return entries
         help_keys = [e for e in entries if e.action == HELP_ACTION][:1]
-        room -= sum(width(e) for e in help_keys)
+        room -= sum(map(_width, help_keys))
         shown: list[Shown] = []
         for entry in entries:
             if entry in help_keys:
                 continue
-            if width(entry) > room:
+            if _width(entry) > room:
                 break
-            room -= width(entry)
+            room -= _width(entry)
             shown.append(entry)
         return shown + help_keys
 
@@ -135,6 +139,8 @@ class KeyBar(Widget, can_focus=False):
             right = Text.assemble(("▏", separator_style), (display, key_style), (f" {description} ", description_style))
         line = Text(no_wrap=True, overflow="crop")
         spans: list[KeySpan] = []
+        if sum(map(_width, entries)) + right.cell_len > width:
+            right = Text()  # not every key fits: the palette's gives way first (Ctrl+P works anyway; F1 lists it)
         room = width - right.cell_len
         for key, display, description, enabled, tooltip, _ in self._fitting(entries, room):
             cell = Text.assemble((f" {display} ", key_style), (f"{description} " if description else "",
@@ -146,7 +152,7 @@ class KeyBar(Widget, can_focus=False):
             spans.append(KeySpan(line.cell_len, line.cell_len + cell.cell_len, key, enabled,
                                  tooltip or description))
             line.append_text(cell)
-        if palette is not None and right.cell_len <= width - line.cell_len:
+        if palette is not None and right:
             line.append(" " * (width - line.cell_len - right.cell_len))
             if len(spans) == self._hover:
                 right.stylize(hover_style, 1)
