@@ -70,16 +70,11 @@ def sign_in_help(options: Iterable[Any], where: str) -> str:
 
 
 def screen_keys(under: Any) -> str:
-    """The keys this screen offers beyond those that work everywhere, from its bindings: the key bar at the bottom
-    may not have room for all of them (screens.key_bar)."""
-    rows: list[str] = []
-    actions: set[str] = set()
-    for key, (_, binding, enabled, tooltip) in under.active_bindings.items():
-        if not binding.show or key in EVERYWHERE or binding.action in actions:
-            continue
-        actions.add(binding.action)
-        does = (tooltip or binding.description).replace("|", "/")
-        rows.append(f"| {under.app.get_key_display(binding)} | {does}{'' if enabled else ' (not available now)'} |")
+    """The keys this screen offers beyond those that work everywhere, as its key bar has them: the bar may not have
+    room for all of them (screens.key_bar)."""
+    from .key_bar import offered_keys
+    rows = [f"| {k.display} | {(k.tooltip or k.description).replace('|', '/')}"
+            f"{'' if k.enabled else ' (not available now)'} |" for k in offered_keys(under)[0] if k.key not in EVERYWHERE]
     return "\n### This screen's keys\n| key | does |\n|---|---|\n" + "\n".join(rows) + "\n" if rows else ""
 
 

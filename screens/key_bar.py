@@ -43,6 +43,24 @@ class KeySpan(NamedTuple):
     tooltip: str
 
 
+def offered_keys(screen: Any) -> tuple[list[Shown], Shown | None]:
+    """The keys a screen offers, one per action (the first key bound to it), and the command palette's apart: what
+    the bar draws, and what help (F1) lists."""
+    app = screen.app
+    palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
+    entries: list[Shown] = []
+    palette = None
+    actions: set[str] = set()
+    for key, (_, binding, enabled, tooltip) in screen.active_bindings.items():
+        entry = Shown(key, app.get_key_display(binding), binding.description, enabled, tooltip or "", binding.action)
+        if key == palette_key:
+            palette = entry
+        elif binding.show and binding.action not in actions:
+            actions.add(binding.action)
+            entries.append(entry)
+    return entries, palette
+
+
 def _width(entry: Shown) -> int:
     """Its cells on the bar: " key description "."""
     return cell_len(f" {entry.display} {entry.description} " if entry.description else f" {entry.display} ")
@@ -91,23 +109,6 @@ class KeyBar(Widget, can_focus=False):
     def _bindings_changed(self, _: Any) -> None:
         self.refresh()
 
-    def _entries(self) -> tuple[list[Shown], Shown | None]:
-        """The keys to show, one per action (the first key bound to it), and the command palette's apart."""
-        app = self.app
-        palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
-        entries: list[Shown] = []
-        palette = None
-        actions: set[str] = set()
-        for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items():
-            entry = Shown(key, app.get_key_display(binding), binding.description, enabled, tooltip or "",
-                          binding.action)
-            if key == palette_key:
-                palette = entry
-            elif binding.show and binding.action not in actions:
-                actions.add(binding.action)
-                entries.append(entry)
-        return entries, palette
-
     @staticmethod
     def _fitting(entries: list[Shown], room: int) -> list[Shown]:
         """The keys that fit, in order; when some do not, F1 (help) stays and keys before it go instead, since help
@@ -130,7 +131,7 @@ class KeyBar(Widget, can_focus=False):
         key_style = self.get_component_rich_style("key-bar--key")
         description_style = self.get_component_rich_style("key-bar--description")
         hover_style = self.get_component_rich_style("key-bar--hover", partial=True)
-        entries, palette = self._entries()
+        entries, palette = offered_keys(self.screen)
         width = self.size.width
         right = Text()
         if palette is not None:
