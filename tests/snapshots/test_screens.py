@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from screens.messages import PlanMade
-from tests.ui.helpers import SECRET_VALUE, open_at, reach, type_text, wait_for
+from tests.ui.helpers import SECRET_VALUE, on, open_at, reach, type_text, wait_for
 from wizard.draft import Draft
 
 pytestmark = pytest.mark.timeout(60)
@@ -63,6 +63,7 @@ def test_welcome(snap_compare, snap_app, write_setup):
     write_setup("platform-flyte", screen="vault")
 
     async def run_before(pilot):
+        await wait_for(pilot, lambda: on(pilot.app, "WelcomeScreen"), what="the welcome screen mounted")
         await wait_for(pilot, lambda: "Connected" in str(pilot.app.screen.query_one("#connection").render()))
         await wait_for(pilot, lambda: pilot.app.screen.query("#setups") and pilot.app.screen.query_one("#setups").row_count == 3)
         await pilot.pause()

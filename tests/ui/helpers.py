@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual.css.query import NoMatches
-
 SECRET_VALUE = "ghp_UI-s3cr3t-never-on-disk-or-screen-91c2"
 
 
@@ -18,10 +16,7 @@ async def wait_for(pilot, condition: Callable[[], Any], *, timeout: float = 90.0
     """Let the app run until `condition()` is truthy (workers report through messages); fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            value = condition()
-        except NoMatches:
-            value = None  # what it asks about is not composed yet (a screen's children mount after it)
+        value = condition()
         if value:
             return value
         if time.monotonic() > deadline:

@@ -56,7 +56,8 @@ async def test_list_shows_at_once_then_marks_the_drifted_setup_and_resume_says_w
         await wait_for(pilot, lambda: len(welcome.setups) == 2, what="the setups listed")
         # Azure cannot answer yet (the gate is shut): the list is there all the same, without drift.
         assert all(s.drift is None for s in welcome.setups)
-        assert "drifted" in screen_text(app) and "drift " not in screen_text(app)
+        await wait_for(pilot, lambda: "drifted" in screen_text(app), what="the list painted")  # a frame after
+        assert "drift " not in screen_text(app)
         gate.set()
         await wait_for(pilot, lambda: any(s.drifted for s in welcome.setups), what="the drift")
         await pilot.pause()

@@ -69,7 +69,7 @@ async def test_help_texts_match_the_screen_they_are_on(make):
         vault = await help_of(pilot)
         assert "3-24" not in vault  # the naming rules are in the error, where they help
         await type_text(pilot, "#name", "kv--bad")
-        assert "Vault names are 3-24 characters" in flat(app)
+        await wait_for(pilot, lambda: "Vault names are 3-24 characters" in flat(app), what="the naming rules")
 
 
 async def test_the_identity_help_names_the_chosen_target(make, state_dir, sandbox):
@@ -221,7 +221,8 @@ async def test_the_result_says_what_was_copied_and_saves_to_a_file(make, state_d
         await wait_for(pilot, lambda: on(app, "AskDialog"), what="the save dialog again")
         assert app.screen.query_one("#answer").value == "polished-next-steps-2.txt"
         await type_text(pilot, "#answer", "polished-next-steps.txt")
-        assert "exists already" in flat(app) and app.screen.query_one("#ok").disabled
+        await wait_for(pilot, lambda: "exists already" in flat(app), what="the existing file refused")
+        assert app.screen.query_one("#ok").disabled
         await pilot.press("enter")
         assert on(app, "AskDialog")
         await pilot.press("escape")

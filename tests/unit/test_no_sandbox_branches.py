@@ -13,7 +13,7 @@ THE_ONE_PLACE = "place.py"
 """Where the two places are defined (as data: it has no such branch either, but it may name the sandbox)."""
 CAPABILITIES = {"offers_sandbox", "holds_sandbox_setups"}
 """What a place offers, by name: asking it is not asking "is this the sandbox"."""
-SANDBOXISH = re.compile(r"(^|_)sandbox($|_)|is_sandbox")
+SANDBOXISH = re.compile(r"(^|_)sandbox($|_)|is_sandbox", re.I)  # SANDBOX, the place constant, too
 
 
 def _names_the_sandbox(node: ast.AST) -> bool:
