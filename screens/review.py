@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -17,10 +16,11 @@ from textual.widgets import Static
 
 from .base import Collected, Note, WizardScreen
 from .button import Button
-from .dialogs import AskDialog, secret_prompt
+from .dialogs import secret_prompt
 from .errors import WorkFailed, run_action
 from .flow import ReviewConfirmed
 from .messages import PlanMade
+from .snippets import resolve, save_dialog
 
 ACTION_STYLES = {"create": "bold green", "update": "bold yellow", "adopt": "bold cyan", "recover": "bold magenta",
                  "nothing": "dim"}
@@ -156,15 +156,15 @@ class ReviewScreen(WizardScreen):
             self.make_plan()
 
     def action_save_spec(self) -> None:
-        default = str(Path.cwd() / f"{self.draft.name}.toml")
-        self.app.push_screen(AskDialog("Save the spec file", "Where to write the choices (TOML, no secret):",
-                                       value=default, ok_label="Save"), self._save_spec)
+        # As every file the wizard writes on request (screens.snippets): a free name is proposed, and an existing
+        # file (the spec this setup was opened from, say) is refused rather than replaced.
+        self.app.push_screen(save_dialog("the spec file", f"{self.draft.name}.toml"), self._save_spec)
 
     def _save_spec(self, path: str | None) -> None:
         if not path:
             return
         def write() -> None:
-            written = self.draft.export_spec(path)
+            written = self.draft.export_spec(str(resolve(path)))
             saved = f"Saved {written}. Replay it with: {replay_command(str(written), self.draft.cloud)}"
             self.query_one("#status", Note).say(saved, "ok")  # in place, to read and copy at leisure
             self.notify(saved, markup=False, timeout=15)

@@ -99,7 +99,7 @@ class WelcomeScreen(RoutesFailures, Screen):
 
     def help_text(self) -> str:
         """F1 names only the buttons this screen shows (no "Try the sandbox" on the sandbox)."""
-        shown = {str(b.label) for b in self.query(Button)}
+        shown = {str(b.label) for b in self.query(Button) if b.display}  # not "Try the sandbox" once on it
         return "\n".join(line for line in HELP.splitlines()
                          if not line.startswith("- **") or line[4:].split("**")[0] in shown)
 

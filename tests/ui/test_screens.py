@@ -147,6 +147,16 @@ async def test_a_spec_file_opens_at_the_review_and_asks_for_the_secret(make, sta
         assert "Create vault kv-prefect-flows" in screen_text(app)
         # Ctrl+S: the spec saved, and the notice gives the exact command that replays it (here, on the sandbox).
         saved = state_dir / "replay me.toml"
+        taken = state_dir / "taken.toml"
+        taken.write_text("# someone's file\n")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: on(app, "AskDialog"), what="the save dialog")
+        await type_text(pilot, "#answer", str(taken))  # an existing file: refused, not replaced
+        await wait_for(pilot, lambda: "exists already" in screen_text(app), what="the existing file refused")
+        await pilot.press("enter")
+        assert on(app, "AskDialog") and taken.read_text() == "# someone's file\n"
+        await pilot.press("escape")
+        await reach(pilot, "ReviewScreen")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: on(app, "AskDialog"), what="the save dialog")
         app.screen.query_one("#answer").value = str(saved)
@@ -197,6 +207,7 @@ async def test_without_a_sign_in_the_welcome_says_why_and_offers_the_sandbox(tmp
                 "No Azure sign-in found", "Azure CLI (az) is not installed", "sandbox")), what="the explanation")
             await pilot.press("s")
             await wait_for(pilot, lambda: "Connected to the sandbox" in screen_text(app), timeout=30)
+            assert "Try the sandbox" not in app.screen.help_text()  # F1 names only the buttons still shown
             await pilot.press("n", "enter")
             await reach(pilot, "SignInScreen")
     finally:
