@@ -199,7 +199,7 @@ class ApplyScreen(WizardScreen):
             self._row(event.step, "failed")
             self._end_operation(event.step)
             log.line(event.step, indented("  FAILED ", f"{event.code}: {event.explanation}"))
-            log.end(event.step, indented("  fix: ", event.fix))
+            log.end(event.step, indented("  fix: ", event.fix), failed=True)
         elif isinstance(event, ev.CheckResult):
             mark = "ok" if event.ok else ("..." if event.pending else "BROKEN")
             log.line(event.step, indented(f"  [{mark}] ", f"{event.link}: {event.detail}"))

@@ -1,7 +1,8 @@
 """The apply log, grouped by step: steps run in parallel, but each step's lines are written together.
 
 The first step to speak owns the log and writes live; lines of steps that start meanwhile wait in their own
-buffer and are written as one block when the log is free (the owner finished or failed). So a reader sees
+buffer and are written as one block when the log is free (the owner finished or failed), or at once when they
+end in a failure. So a reader sees
 "> Key Vault: create … done: Key Vault (created)" without another step's lines in between, and nothing is
 reordered within a step. Lines of a step that never started (the verification's checks) are written as they
 come when no step holds the log.
@@ -44,13 +45,18 @@ class StepLog:
         else:
             self._waiting.setdefault(step, []).append(line)
 
-    def end(self, step: str, line: RenderableType) -> None:
-        """The step's last line (done or failed): it frees the log if it held it."""
+    def end(self, step: str, line: RenderableType, *, failed: bool = False) -> None:
+        """The step's last line (done or failed): it frees the log if it held it. A failure is written at once, as
+        one block, even while another step holds the log: its reason and fix must not wait for the end of another
+        step's wait (minutes, for a vault or a propagation)."""
         self.line(step, line)
         self._ended.add(step)
         if step == self._owner:
             self._owner = None
             self._release()
+        elif failed:
+            for waiting in self._waiting.pop(step, []):
+                self._write(waiting)
 
     def flush(self) -> None:
         """The run ended (stopped, failed, waiting for the secret): write every waiting line now."""

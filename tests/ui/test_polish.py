@@ -185,6 +185,32 @@ async def test_parallel_steps_lines_stay_grouped_under_their_step(make, state_di
         assert lines[2].startswith("  ") and not lines[2].startswith("   ")  # a wrapped line, under its text
 
 
+async def test_a_parallel_steps_failure_is_written_while_another_step_holds_the_log(make, state_dir, sandbox):
+    """The vault still being created (it holds the log), the identity fails: its reason and fix are shown at once,
+    as one block, not after the vault's wait."""
+    from screens.messages import EngineProgressed
+    from wizard import progress as ev
+    path = new_draft(state_dir, "parallel-fail", at="apply", subscription=sandbox.subscription_ids[0])
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_at(pilot, path, "ApplyScreen")
+        events = [ev.StepStarted(step="vault", title="Key Vault", action="create"),
+                  ev.StepStarted(step="identity", title="Managed identity", action="create"),
+                  ev.StepMessage(step="vault", text="Creating kv-parallel."),
+                  ev.StepMessage(step="identity", text="Creating id-parallel."),
+                  ev.StepFailed(step="identity", code="AuthorizationFailed", explanation="you may not create it.",
+                                fix="ask for Contributor on the group.")]
+        for event in events:
+            app.screen.post_message(EngineProgressed(event))
+        log = app.screen.query_one("#log", RichLog)
+        await wait_for(pilot, lambda: any("fix:" in s.text for s in log.lines), what="the failure, while the vault runs")
+        lines = [strip.text.strip() for strip in log.lines]
+        expected = ["> Key Vault: create", "Creating kv-parallel.", "> Managed identity: create",
+                    "Creating id-parallel.", "FAILED AuthorizationFailed", "fix: ask for Contributor"]
+        assert len(lines) == len(expected) and all(line.startswith(start)
+                                                   for line, start in zip(lines, expected, strict=True)), lines
+
+
 async def test_the_result_says_what_was_copied_and_saves_to_a_file(make, state_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = make()
