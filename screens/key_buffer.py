@@ -55,7 +55,7 @@ class HoldsKeysWhileSwitching:
         if isinstance(switched, Awaitable) and not isinstance(switched, asyncio.Future):
             # A Future is push_screen(wait_for_dismiss=True): it completes when the screen goes, not when it shows.
             self._pending_switches += 1
-            asyncio.get_running_loop().create_task(self._release_after(switched, screen))
+            self._keep(asyncio.get_running_loop().create_task(self._release_after(switched, screen)))
         return switched
 
     async def _release_after(self, switched: Awaitable[Any], screen: Any) -> None:
@@ -68,6 +68,13 @@ class HoldsKeysWhileSwitching:
         # The focus an on_mount asks for is set by a callback it queued: release after it, and after a paint.
         self.call_later(self.call_after_refresh, self._release_keys)  # type: ignore[attr-defined]
 
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        """A reference to the task until it is done: the loop keeps only a weak one, and a task collected mid-way
+        would leave the keys held (Ctrl+Q too)."""
+        tasks: set[asyncio.Task[None]] = self.__dict__.setdefault("_key_tasks", set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     def hold_keys(self) -> None:
         """Hold keys until `release_keys` (an action that may switch the screen is under way)."""
         self._pending_switches += 1
@@ -78,7 +85,7 @@ class HoldsKeysWhileSwitching:
     def _release_keys(self) -> None:
         self._pending_switches = max(0, self._pending_switches - 1)
         if not self._pending_switches and self._held and self._replaying is None:
-            asyncio.get_running_loop().create_task(self._give_again())
+            self._keep(asyncio.get_running_loop().create_task(self._give_again()))
 
     async def _give_again(self) -> None:
         loop = asyncio.get_running_loop()

@@ -136,7 +136,7 @@ class Checker:
         # Independent links, read side by side (bounded) and reported in order.
         from .steps.extra_grants import in_parallel
         checks: list[Callable[[], Link]] = [lambda g=g: link_unless_refused(  # type: ignore[misc]
-            f"grant_extra:{g['role']}", lambda: verify_links.check_extra_grant(self, identity, g))
+            verify_links.extra_grant_label(g), lambda: verify_links.check_extra_grant(self, identity, g))
             for g in self.target.grants]
         for link in in_parallel(checks):
             self.add(link)

@@ -100,14 +100,24 @@ def check_cluster(checker: Checker, cluster_id: str, cluster: Any) -> None:
         checker.add(Link(f"cluster:{name}", True, f"{name} has an OIDC issuer and workload identity enabled."))
 
 
+def extra_grant_label(grant: dict[str, Any]) -> str:
+    """The link's name: grant_extra:ROLE@RESOURCE (ROLE alone when the scope is not a resource id), the same whether
+    the grant was checked or could not be (capture and drift find it by this name)."""
+    try:
+        info = scopes.parse(grant["scope"])
+    except ValueError:
+        return f"grant_extra:{grant['role']}"
+    return f"grant_extra:{grant['role']}@{info.name or info.resource_group or info.subscription}"
+
+
 def check_extra_grant(checker: Checker, identity: Any, grant: dict[str, Any]) -> Link:
     """The link of one extra grant (returned, not added: the checker runs them side by side, in order)."""
     role = roles.find(grant["role"])
+    label = extra_grant_label(grant)
     try:
         info = scopes.parse(grant["scope"])
     except ValueError as err:
-        return Link(f"grant_extra:{grant['role']}", False, str(err), "Fix the scope.")
-    label = f"grant_extra:{grant['role']}@{info.name or info.resource_group or info.subscription}"
+        return Link(label, False, str(err), "Fix the scope.")
     clients = checker.clients.for_subscription(info.subscription)
     if scopes.read(checker.clients, info) is None:
         return Link(label, False, f"Nothing exists at {info.id} any more: the grant has nothing to act on.",

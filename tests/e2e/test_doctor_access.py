@@ -83,7 +83,7 @@ def test_reader_on_the_identity_only_checks_it_and_names_each_link_it_could_not(
     assert code == VERIFY_FAILED
     links = {link["link"]: link for link in report["links"]}
     assert links["identity"]["ok"] is True  # Reader on it: read and checked
-    for name in ("attached", "grant_extra:AcrPull"):
+    for name in ("attached", "grant_extra:AcrPull@cg-app"):  # the name a checked grant has too
         assert links[name]["ok"] is False and links[name]["pending"] is False
         assert links[name]["detail"].startswith("Could not check it:"), links[name]
         assert "AuthorizationFailed" in links[name]["detail"]

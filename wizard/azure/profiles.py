@@ -56,8 +56,6 @@ class CloudProfile:
     """How screens and messages name this cloud: "Azure US Government", "the sandbox"."""
     display_note: str = ""
     """What it is, when the name alone does not say ("a local, simulated Azure")."""
-    offers_sign_in_choice: bool = True
-    """False for the sandbox: its session signs in as the sandbox's operator, with no way or cloud to choose."""
 
     @property
     def is_sandbox(self) -> bool:
@@ -108,7 +106,7 @@ def sandbox_profile(descriptor: dict[str, Any]) -> CloudProfile:
         client_id=descriptor["client_id"], client_secret=descriptor["client_secret"],
         imds_url=descriptor["imds_url"], subscription_ids=tuple(descriptor.get("subscription_ids", ())),
         probe_image="sandbox/python3", az_cloud_name=AZ_SANDBOX_CLOUD, github_api_url=f"{descriptor['arm_url']}/_sandbox/github/api",
-        display_name=SANDBOX_DISPLAY_NAME, display_note=SANDBOX_DISPLAY_NOTE, offers_sign_in_choice=False)
+        display_name=SANDBOX_DISPLAY_NAME, display_note=SANDBOX_DISPLAY_NOTE)
 
 
 def load_descriptor(path: Path | str) -> dict[str, Any]:
