@@ -27,8 +27,9 @@ def _open(screen: Any, path: Path, spec: Any) -> None:
     services = screen.services
     name = spec.name or path.stem
     reason = name_problem(name, services.state_dir)
-    if reason is None:
-        screen.app.open_setup(Draft.from_spec_file(path, directory=services.state_dir, cloud=services.cloud))
+    if reason is None:  # the spec read once: the one its name was checked on
+        screen.app.open_setup(Draft.start(name, directory=services.state_dir, spec=spec, cloud=services.cloud,
+                                          at="review"))
         return
 
     def opened(new_name: str | None) -> None:
